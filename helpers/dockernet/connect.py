@@ -1,0 +1,160 @@
+"""Finding the Docker daemon the way a user expects, and saying how to fix it.
+
+Order: ``DOCKER_HOST``; then the docker CLI's context (``DOCKER_CONTEXT``, else
+``currentContext`` in ``~/.docker/config.json``); then the default socket.
+Every failure becomes :class:`~dockernet.errors.DockerUnavailable` with a fix.
+
+>>> from dockernet.connect import get_client
+>>> client = get_client()          # doctest: +SKIP
+>>> client.version()["Version"]    # doctest: +SKIP
+'20.10.24+dfsg1'
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+import docker
+from docker.context import ContextAPI
+
+from .errors import DockerUnavailable
+
+DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+#: Docker Engine 20.10 speaks API 1.41: the oldest engine the lessons were checked on.
+MIN_API_VERSION = (1, 41)
+
+
+@dataclass(frozen=True)
+class DaemonAddress:
+    """Where the daemon is and how we learned it."""
+
+    base_url: str
+    source: str  # "DOCKER_HOST", "context 'NAME'" or "default socket"
+    tls: object = None
+
+    @property
+    def socket_path(self) -> str | None:
+        """The Unix socket's path, or ``None`` for a TCP/SSH daemon."""
+        if self.base_url.startswith("unix://"):
+            return urlparse(self.base_url).path
+        return None
+
+
+def find_daemon(environ: dict | None = None) -> DaemonAddress:
+    """Resolve the daemon address without contacting it.
+
+    Args:
+        environ (dict): the environment to read (default: ``os.environ``).
+
+    Raises:
+        DockerUnavailable: the chosen CLI context does not exist.
+    """
+    env = os.environ if environ is None else environ
+    if env.get("DOCKER_HOST"):
+        return DaemonAddress(env["DOCKER_HOST"], "DOCKER_HOST")
+    name = env.get("DOCKER_CONTEXT") or _current_context_name()
+    if name and name != "default":
+        context = ContextAPI.get_context(name)
+        if context is None:
+            raise DockerUnavailable(
+                f"The docker CLI's current context {name!r} does not exist. "
+                "Fix: `docker context ls` to see the contexts, then `docker context use default` "
+                "(or the one you want), or set DOCKER_HOST."
+            )
+        if context.Host:
+            return DaemonAddress(context.Host, f"context {name!r}", context.TLSConfig)
+    return DaemonAddress(DEFAULT_SOCKET, "default socket")
+
+
+def _current_context_name() -> str | None:
+    # docker-py reads ~/.docker/config.json (and DOCKER_CONFIG) the same way the CLI does.
+    from docker.context.config import get_current_context_name
+
+    return get_current_context_name()
+
+
+def get_client(environ: dict | None = None, timeout: int = 120) -> docker.DockerClient:
+    """A docker SDK client for a daemon that answers and is new enough.
+
+    Args:
+        environ (dict): the environment to read (default: ``os.environ``).
+        timeout (int): seconds for each API call.
+
+    Returns:
+        docker.DockerClient: connected and checked with a ping.
+
+    Raises:
+        DockerUnavailable: with a one-paragraph diagnosis and fix.
+    """
+    address = find_daemon(environ)
+    _check_socket_file(address)
+    try:
+        client = docker.DockerClient(base_url=address.base_url, tls=address.tls or False,
+                                     timeout=timeout, version="auto")
+        client.ping()
+    except docker.errors.DockerException as exc:
+        raise diagnose(exc, address) from None
+    except Exception as exc:  # requests/urllib3 errors surface in several shapes
+        raise diagnose(exc, address) from None
+    _check_api_version(client, address)
+    return client
+
+
+def _check_socket_file(address: DaemonAddress) -> None:
+    path = address.socket_path
+    if path is None or os.path.exists(path):
+        return
+    if address.source.startswith("context"):
+        raise DockerUnavailable(
+            f"The docker CLI's {address.source} points at {path}, which does not exist: the engine "
+            "behind that context (Docker Desktop, colima, rootless dockerd) is not running. "
+            "Fix: start it (`colima start`, open Docker Desktop, `systemctl --user start docker`), "
+            "or switch with `docker context use default`."
+        )
+    raise DockerUnavailable(
+        f"No Docker daemon: the socket {path} does not exist (found via {address.source}). "
+        "Fix: install Docker Engine or Docker Desktop and start it (`sudo systemctl start docker`), "
+        "or point DOCKER_HOST at a running daemon."
+    )
+
+
+def diagnose(exc: BaseException, address: DaemonAddress) -> DockerUnavailable:
+    """Turn a low-level connection error into one clear :class:`DockerUnavailable`."""
+    text = f"{type(exc).__name__}: {exc}"
+    where = f"{address.base_url} (found via {address.source})"
+    if "Permission denied" in text or isinstance(exc, PermissionError):
+        return DockerUnavailable(
+            f"Permission denied on the Docker socket {where}. Fix: add yourself to the docker group "
+            "(`sudo usermod -aG docker $USER`, then log out and in, or `newgrp docker`), "
+            "or use rootless Docker."
+        )
+    if "No such file" in text or "FileNotFoundError" in text:
+        return DockerUnavailable(
+            f"No Docker daemon at {where}: the socket is missing. "
+            "Fix: start Docker (`sudo systemctl start docker`, or open Docker Desktop)."
+        )
+    if "Connection refused" in text or "ConnectionRefused" in text:
+        return DockerUnavailable(
+            f"No Docker daemon answers at {where}: the connection was refused. "
+            "Fix: start Docker (`sudo systemctl start docker`, or open Docker Desktop); a stale "
+            "socket file also gives this."
+        )
+    return DockerUnavailable(
+        f"The Docker daemon at {where} cannot be used ({text.splitlines()[0][:200]}). "
+        "Fix: check that `docker info` works in a terminal; if it does not, start Docker."
+    )
+
+
+def _check_api_version(client: docker.DockerClient, address: DaemonAddress) -> None:
+    version = client.version()
+    api = tuple(int(part) for part in version.get("ApiVersion", "0.0").split("."))
+    if api < MIN_API_VERSION:
+        client.close()
+        raise DockerUnavailable(
+            f"The engine at {address.base_url} speaks Docker API {version.get('ApiVersion')} "
+            f"(engine {version.get('Version')}); the lessons need API "
+            f"{'.'.join(map(str, MIN_API_VERSION))} (Docker 20.10) or newer. "
+            "Fix: upgrade Docker Engine or Docker Desktop."
+        )
