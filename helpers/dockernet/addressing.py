@@ -134,8 +134,8 @@ def first_free(pool: IPv4Network, prefix: int, taken: Iterable[IPv4Network],
                    "`python -m dockernet clean` or set DOCKERNET_POOL to a bigger private range.")
 
 
-def docker_subnets(client) -> list[IPv4Network]:
-    """Every IPv4 subnet any Docker network on this daemon uses, lab or not."""
+def docker_subnets(client) -> list[tuple[str, IPv4Network]]:
+    """``(network name, subnet)`` for every IPv4 subnet on this daemon, lab or not."""
     subnets = []
     for net in client.api.networks():
         for config in (net.get("IPAM") or {}).get("Config") or []:
@@ -144,7 +144,7 @@ def docker_subnets(client) -> list[IPv4Network]:
             except ValueError:
                 continue
             if subnet.version == 4:
-                subnets.append(subnet)
+                subnets.append((net.get("Name", "?"), subnet))
     return subnets
 
 

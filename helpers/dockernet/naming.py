@@ -137,3 +137,17 @@ def spec_hash(spec: dict) -> str:
     """A stable fingerprint of what was asked for, to tell "same" from "changed"."""
     blob = json.dumps(spec, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def display_name(labels: dict | None, docker_name_: str) -> str:
+    """The name a learner knows an object by: its short name if the lab made it.
+
+    >>> display_name({"dockernet.lab": "1", "dockernet.name": "web"}, "dn-a-01-web")
+    'web'
+    >>> display_name({}, "bridge")
+    'bridge'
+    """
+    labels = labels or {}
+    if labels.get(LAB) == "1" and labels.get(SHORT_NAME):
+        return labels[SHORT_NAME]
+    return docker_name_

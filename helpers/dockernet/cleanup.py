@@ -1,0 +1,105 @@
+"""Ordered, verified removal of the lab's own objects, by label only.
+
+Containers, then networks, then volumes; each object's labels are re-checked
+before it is removed by id; "not found" counts as done; afterwards the daemon is
+asked again and anything left is reported. Nothing without the lab's labels is
+ever touched, whatever its name.
+
+>>> from dockernet.cleanup import remove_lab_objects
+>>> remove_lab_objects(client, learner="alice")     # doctest: +SKIP
+Removed(containers=['web'], networks=['my-net'], volumes=[])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import docker
+
+from .errors import CleanupIncomplete
+from .naming import display_name, label_filters, owned_by
+
+
+@dataclass
+class Removed:
+    """What a cleanup removed, by the names learners know."""
+
+    containers: list[str] = field(default_factory=list)
+    networks: list[str] = field(default_factory=list)
+    volumes: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.containers or self.networks or self.volumes)
+
+    def summary(self) -> str:
+        """One line for a notebook or a terminal."""
+        parts = [f"{len(items)} {kind}" for kind, items in
+                 (("containers", self.containers), ("networks", self.networks),
+                  ("volumes", self.volumes))]
+        return "removed " + ", ".join(parts)
+
+
+def _ignore_missing(remove, *args, **kwargs) -> bool:
+    try:
+        remove(*args, **kwargs)
+    except docker.errors.NotFound:
+        return False  # already gone: someone else's cleanup, or a race with the daemon
+    return True
+
+
+def lab_objects(client, learner: str | None = None, lesson: str | None = None) -> dict:
+    """The lab's containers, networks and volumes, labels re-checked on each."""
+    filters = {"label": label_filters(learner, lesson)}
+    containers = [c for c in client.api.containers(all=True, filters=filters)
+                  if owned_by(c.get("Labels"), learner, lesson)]
+    networks = [n for n in client.api.networks(filters=filters)
+                if owned_by(n.get("Labels"), learner, lesson)]
+    volumes = [v for v in (client.api.volumes(filters=filters).get("Volumes") or [])
+               if owned_by(v.get("Labels"), learner, lesson)]
+    return {"containers": containers, "networks": networks, "volumes": volumes}
+
+
+def remove_lab_objects(client, learner: str | None = None, lesson: str | None = None) -> Removed:
+    """Remove the lab's objects for one learner (and lesson), or every learner's.
+
+    Args:
+        client: a docker SDK client.
+        learner (str): only this learner's objects; ``None`` means every learner.
+        lesson (str): only this lesson's objects; ``None`` means every lesson.
+
+    Returns:
+        Removed: what was removed.
+
+    Raises:
+        CleanupIncomplete: some objects are still there (the message says which and why).
+    """
+    removed = Removed()
+    found = lab_objects(client, learner, lesson)
+    for container in found["containers"]:
+        if _ignore_missing(client.api.remove_container, container["Id"], force=True):
+            removed.containers.append(display_name(container.get("Labels"), container["Names"][0][1:]))
+    problems = []
+    for network in found["networks"]:
+        try:
+            if _ignore_missing(client.api.remove_network, network["Id"]):
+                removed.networks.append(display_name(network.get("Labels"), network["Name"]))
+        except docker.errors.APIError as exc:
+            # Typically a container the lab did not create is attached: we do not touch it.
+            problems.append(f"network {network['Name']}: {exc.explanation}")
+    for volume in found["volumes"]:
+        try:
+            # A volume's name is its id: there is nothing else to remove it by.
+            if _ignore_missing(client.api.remove_volume, volume["Name"]):
+                removed.volumes.append(display_name(volume.get("Labels"), volume["Name"]))
+        except docker.errors.APIError as exc:
+            problems.append(f"volume {volume['Name']}: {exc.explanation}")
+    left = lab_objects(client, learner, lesson)
+    leftovers = [f"{kind[:-1]} {obj.get('Name') or obj.get('Names', ['?'])[0]}"
+                 for kind, objs in left.items() for obj in objs]
+    if leftovers:
+        raise CleanupIncomplete(
+            "Cleanup left " + ", ".join(leftovers) + ". " + " ".join(problems)
+            + " Fix: disconnect or remove what you attached to the lab's networks yourself, "
+            "then run the cleanup again (`python -m dockernet clean`)."
+        )
+    return removed

@@ -1,0 +1,450 @@
+"""``Lab``: one learner x one lesson, and everything that lesson creates.
+
+Creating a ``Lab`` resets that learner's objects for that lesson (leftovers of a
+dead kernel included). Every container, network and volume it makes carries the
+lab's labels, and is looked up again by those labels, so re-running a cell
+returns what is there when the spec is the same and replaces it when it changed.
+
+Learners type short names (``helloworld``, ``my-net``); the real Docker names
+are namespaced (``dn-alice-01-helloworld``) so many learners share one daemon.
+On user-defined networks the short names resolve through network aliases.
+
+>>> from dockernet import Lab
+>>> lab = Lab("01-default-bridge")                     # doctest: +SKIP
+>>> web = lab.hello_server("helloworld")               # doctest: +SKIP
+>>> lab.curl("helloworld2", f"http://{lab.ip('helloworld')}:8000").output   # doctest: +SKIP
+'Hello Docker!'
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import docker
+from docker.types import EndpointConfig, IPAMConfig, IPAMPool
+
+from . import addressing, image, probe
+from .cleanup import Removed, lab_objects, remove_lab_objects
+from .connect import get_client
+from .errors import LabError, UnknownObject
+from .naming import (BUILTIN_NETWORKS, SHORT_NAME, SPEC, check_short_name, display_name,
+                     docker_name, lab_labels, label_filters, learner_id, owned_by,
+                     sanitize_learner, spec_hash)
+
+HELLO_PORT = 8000
+#: The seed's helloworld: a directory with one index page, served by python3's http.server.
+HELLO_COMMAND = ('mkdir -p /srv/hello && printf "%s\\n" "$MESSAGE" > /srv/hello/index.html '
+                 '&& exec python3 -m http.server --directory /srv/hello "$PORT"')
+
+
+class Lab:
+    """One learner's workspace for one lesson.
+
+    Args:
+        lesson (str): the lesson id, e.g. ``"01-default-bridge"``.
+        learner (str): override the learner id (default: ``DOCKERNET_LEARNER``,
+            ``JUPYTERHUB_USER``, then the OS user).
+        client (docker.DockerClient): an existing client (default: found by
+            :func:`dockernet.connect.get_client`).
+        reset (bool): remove this learner's objects of this lesson first.
+        pool (str): the subnet pool for lab networks (default ``DOCKERNET_POOL``).
+        quiet (bool): print nothing on start.
+
+    Attributes:
+        client: the docker SDK client, for learners who want the raw API.
+        image (str): the lab image's tag.
+    """
+
+    def __init__(self, lesson: str, *, learner: str | None = None, client=None,
+                 reset: bool = True, pool: str | None = None, quiet: bool = False):
+        self.lesson = check_short_name(lesson, what="lesson")
+        self.learner = sanitize_learner(learner) if learner else learner_id()
+        self.session = uuid.uuid4().hex[:12]
+        self.pool = addressing.parse_pool(pool)
+        self.client = client or get_client()
+        self.image = self._ensure_image(quiet)
+        removed = self.reset() if reset else Removed()
+        if not quiet:
+            print(f"Lab {self.lesson!r} for learner {self.learner!r}: ready"
+                  + (f" ({removed.summary()} left from an earlier run)" if removed else ""))
+
+    def __repr__(self) -> str:
+        return f"Lab({self.lesson!r}, learner={self.learner!r})"
+
+    def _ensure_image(self, quiet: bool) -> str:
+        found = image.find(self.client)
+        if found is None:  # building prints its own progress: never a silent slow step
+            found = image.ensure(self.client)
+        return image.image_tag()
+
+    # -- names and lookups ---------------------------------------------------------------
+
+    def name(self, short: str) -> str:
+        """The real Docker name of the lab object a learner calls ``short``."""
+        return docker_name(self.learner, self.lesson, short)
+
+    def _labels(self, short: str, spec: dict) -> dict:
+        return lab_labels(self.learner, self.lesson, self.session, short, spec_hash(spec))
+
+    def _filters(self, short: str | None = None) -> dict:
+        labels = label_filters(self.learner, self.lesson)
+        if short:
+            labels.append(f"{SHORT_NAME}={short}")
+        return {"label": labels}
+
+    def _owned(self, labels: dict | None) -> bool:
+        return owned_by(labels, self.learner, self.lesson)
+
+    def _find_container(self, short: str):
+        for container in self.client.containers.list(all=True, filters=self._filters(short)):
+            if self._owned(container.labels):
+                return container
+        return None
+
+    def _find_network(self, short: str):
+        for network in self.client.networks.list(filters=self._filters(short)):
+            if self._owned(network.attrs.get("Labels")):
+                return network
+        return None
+
+    def get_container(self, name):
+        """The lab container a learner calls ``name`` (a Container passes through).
+
+        Raises:
+            UnknownObject: no such container in this lesson; the message lists the known ones.
+        """
+        if isinstance(name, docker.models.containers.Container):
+            return name
+        check_short_name(name, what="container name")
+        found = self._find_container(name)
+        if found is None:
+            known = ", ".join(sorted(self.short_name(c) for c in self.containers())) or "none yet"
+            raise UnknownObject(f"This lesson has no container {name!r} (it has: {known}). "
+                                f"Create it first, e.g. lab.run({name!r}), or check the spelling.")
+        return found
+
+    def get_network(self, name):
+        """The network a learner calls ``name``: Docker's own ``bridge``/``host``/``none``,
+        or a lab network. A Network passes through.
+
+        Raises:
+            UnknownObject: no such network in this lesson.
+        """
+        if isinstance(name, docker.models.networks.Network):
+            return name
+        if name in BUILTIN_NETWORKS:
+            return self.client.networks.get(name)
+        check_short_name(name, what="network name")
+        found = self._find_network(name)
+        if found is None:
+            known = ", ".join(sorted(self.short_name(n) for n in self.networks())) or "none yet"
+            raise UnknownObject(f"This lesson has no network {name!r} (lab networks: {known}; "
+                                f"Docker's own: bridge, host, none). Create it with "
+                                f"lab.network({name!r}).")
+        return found
+
+    def containers(self) -> list:
+        """This lesson's containers (docker SDK objects), oldest first."""
+        found = [c for c in self.client.containers.list(all=True, filters=self._filters())
+                 if self._owned(c.labels)]
+        return sorted(found, key=lambda c: c.attrs.get("Created", ""))
+
+    def networks(self) -> list:
+        """This lesson's networks (docker SDK objects)."""
+        return [n for n in self.client.networks.list(filters=self._filters())
+                if self._owned(n.attrs.get("Labels"))]
+
+    @staticmethod
+    def short_name(obj) -> str:
+        """The name a learner knows a container or network by."""
+        labels = obj.labels if hasattr(obj, "labels") else obj.attrs.get("Labels")
+        return display_name(labels, obj.name)
+
+    # -- networks ------------------------------------------------------------------------
+
+    def network(self, name: str, *, subnet: str | None = None, hosts: int | None = None,
+                driver: str = "bridge", internal: bool = False, attachable: bool = False,
+                options: dict | None = None):
+        """Get or create a lab network.
+
+        Args:
+            name (str): the learner's name for it, e.g. ``"my-net"``.
+            subnet (str): a CIDR you choose; by default one comes from the lab pool.
+            hosts (int): how many container addresses it must hold (sizes the subnet).
+            driver (str): the network driver.
+            internal (bool): no route out of the network.
+            attachable (bool): for overlay networks.
+            options (dict): driver options.
+
+        Returns:
+            docker.models.networks.Network
+
+        Raises:
+            LabError: invalid, overlapping or too small subnet; nothing is created.
+        """
+        check_short_name(name, what="network name")
+        if name in BUILTIN_NETWORKS:
+            raise LabError(f"{name!r} is one of Docker's own networks; pick another name "
+                           f"for a lab network, e.g. 'my-{name}'.")
+        requested = addressing.parse_subnet(subnet) if subnet is not None else None
+        if requested is not None:
+            addressing.check_capacity(requested, hosts)
+        spec = {"driver": driver, "subnet": subnet, "hosts": hosts, "internal": internal,
+                "attachable": attachable, "options": options or {}}
+        existing = self._find_network(name)
+        if existing is not None and existing.attrs["Labels"].get(SPEC) == spec_hash(spec):
+            return existing
+        taken = [(owner, net) for owner, net in addressing.docker_subnets(self.client)
+                 if existing is None or owner != existing.name]
+        if requested is not None:
+            clash = addressing.overlapping(requested, [net for _, net in taken])
+            clash += addressing.overlapping(requested, addressing.host_routes())
+            if clash:
+                owners = [f"{owner} ({net})" for owner, net in taken if net in clash] or \
+                    [f"a host route ({net})" for net in clash]
+                raise LabError(f"subnet {requested} overlaps {', '.join(owners)}: choose a "
+                               f"subnet that overlaps none, or leave subnet out and the lab picks one.")
+        if existing is not None:
+            self._remove_network(existing)
+        return self._create_network(name, spec, requested, hosts, taken)
+
+    def _create_network(self, name, spec, requested, hosts, taken):
+        prefix = addressing.prefix_for_hosts(hosts) if hosts else addressing.DEFAULT_PREFIX
+        busy = [net for _, net in taken] + addressing.host_routes()
+        tried = []
+        for _attempt in range(20):
+            subnet = requested or addressing.first_free(self.pool, prefix, busy,
+                                                        start_key=self.learner, skip=tried)
+            try:
+                return self.client.networks.create(
+                    self.name(name), driver=spec["driver"], internal=spec["internal"],
+                    attachable=spec["attachable"], options=spec["options"] or None,
+                    labels=self._labels(name, spec), check_duplicate=True,
+                    ipam=IPAMConfig(pool_configs=[IPAMPool(
+                        subnet=str(subnet), gateway=str(next(subnet.hosts())))]))
+            except docker.errors.APIError as exc:
+                # Another learner took this subnet a moment ago: move on to the next one.
+                if requested is None and "overlap" in str(exc).lower():
+                    tried.append(subnet)
+                    continue
+                raise _explain_api_error(exc, f"network {name!r}") from None
+        raise LabError("could not find a free subnet after 20 tries; run "
+                       "`python -m dockernet clean` and try again.")
+
+    def _remove_network(self, network) -> None:
+        network.reload()
+        for container_id in network.attrs.get("Containers") or {}:
+            container = self.client.containers.get(container_id)
+            if not self._owned(container.labels):
+                raise LabError(f"network {self.short_name(network)!r} has a container the lab did "
+                               f"not create attached ({container.name}); disconnect it first.")
+            network.disconnect(container_id, force=True)
+        try:
+            self.client.api.remove_network(network.id)
+        except docker.errors.NotFound:
+            pass
+
+    # -- containers ----------------------------------------------------------------------
+
+    def run(self, name: str, command=None, *, network: str = "bridge", aliases=None,
+            environment: dict | None = None, ports: dict | None = None, cap_add=None,
+            volumes=None, hostname: str | None = None, image_tag: str | None = None,
+            **extra):
+        """Get or create a running lab container (the lab image, ``sleep infinity`` by default).
+
+        Args:
+            name (str): the learner's name for it, e.g. ``"helloworld"``.
+            command (str or list): what it runs.
+            network (str): ``"bridge"`` (Docker's default), ``"host"``, ``"none"``,
+                ``"container:NAME"`` or a lab network's name.
+            aliases (list): extra DNS names on a lab network (its own name is always one).
+            environment (dict): environment variables.
+            ports (dict): ``{"8000/tcp": 8080}``; a bare host port binds to 127.0.0.1.
+            cap_add (list): capabilities, e.g. ``["NET_ADMIN"]``.
+            volumes (dict): docker-py volume bindings.
+            hostname (str): defaults to ``name``, so prompts and outputs read well.
+            image_tag (str): another image already present (never pulled).
+            **extra: passed to ``client.containers.create``.
+
+        Returns:
+            docker.models.containers.Container: running.
+        """
+        check_short_name(name, what="container name")
+        mode, endpoint = self._network_settings(network, name, aliases)
+        spec = {"command": command, "network": network, "aliases": sorted(aliases or []),
+                "environment": environment or {}, "ports": _loopback_ports(ports),
+                "cap_add": sorted(cap_add or []), "volumes": volumes, "hostname": hostname,
+                "image": image_tag or self.image, "extra": extra}
+        existing = self._find_container(name)
+        if existing is not None:
+            if existing.labels.get(SPEC) == spec_hash(spec) and existing.status == "running":
+                return existing
+            self.client.api.remove_container(existing.id, force=True)
+        create = dict(command=command if command is not None else ["sleep", "infinity"],
+                      name=self.name(name), labels=self._labels(name, spec), detach=True,
+                      init=True, environment=environment, ports=spec["ports"] or None,
+                      cap_add=cap_add, volumes=volumes, **extra)
+        if not mode.startswith("container:") and mode not in ("host",):
+            create["hostname"] = hostname or name
+        create["network"] = mode
+        if endpoint is not None:
+            create["networking_config"] = {mode: endpoint}
+        try:
+            container = self.client.containers.create(spec["image"], **create)
+        except docker.errors.ImageNotFound:
+            raise LabError(f"image {spec['image']!r} is not present and the lab never pulls "
+                           "silently: run `python -m dockernet image`, or pull it yourself.") from None
+        except docker.errors.APIError as exc:
+            raise _explain_api_error(exc, f"container {name!r}") from None
+        try:
+            container.start()
+        except docker.errors.APIError as exc:
+            self.client.api.remove_container(container.id, force=True)  # leave nothing half-made
+            raise _explain_api_error(exc, f"container {name!r}") from None
+        container.reload()
+        return container
+
+    def _network_settings(self, network: str, name: str, aliases):
+        """Docker's network mode for ``network``, and the endpoint (aliases) on a lab network."""
+        if network in BUILTIN_NETWORKS:
+            if aliases:
+                raise LabError(f"aliases work on user-defined networks only, not on {network!r}: "
+                               "create one with lab.network('my-net') and run on it.")
+            return network, None
+        if network.startswith("container:"):
+            return "container:" + self.get_container(network.split(":", 1)[1]).id, None
+        real = self.get_network(network)
+        return real.name, EndpointConfig(self.client.api._version,
+                                         aliases=[name, *(aliases or [])])
+
+    def hello_server(self, name: str, *, network: str = "bridge", message: str = "Hello Docker!",
+                     port: int = HELLO_PORT, aliases=None):
+        """The seed's helloworld: a web server answering ``message`` on ``port``.
+
+        Waits until the server answers inside its container, so the next cell's
+        curl does not race its start.
+        """
+        container = self.run(name, ["sh", "-c", HELLO_COMMAND], network=network, aliases=aliases,
+                             environment={"MESSAGE": message, "PORT": str(port)})
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if probe.curl(container, f"http://127.0.0.1:{port}/", timeout=1).ok:
+                return container
+            time.sleep(0.1)
+        logs = container.logs(tail=5).decode(errors="replace")
+        raise LabError(f"hello server {name!r} did not answer on port {port} within 10 s. "
+                       f"Its last log lines:\n{logs}")
+
+    def connect(self, container, network, *, aliases=None):
+        """Connect a container to a lab network (idempotent); its name becomes a DNS alias."""
+        target = self.get_container(container)
+        net = self.get_network(network)
+        wanted = sorted({self.short_name(target), *(aliases or [])})
+        target.reload()
+        current = (target.attrs["NetworkSettings"]["Networks"] or {}).get(net.name)
+        if current is not None:
+            have = sorted(set(current.get("Aliases") or []) - {target.id[:12]})
+            if net.name in BUILTIN_NETWORKS or have == wanted:
+                return target
+            net.disconnect(target)
+        if net.name in BUILTIN_NETWORKS:
+            if aliases:
+                raise LabError(f"aliases work on user-defined networks only, not on {net.name!r}.")
+            net.connect(target)
+        else:
+            net.connect(target, aliases=wanted)
+        target.reload()
+        return target
+
+    def disconnect(self, container, network):
+        """Disconnect a container from a network (nothing happens if it is not connected)."""
+        target = self.get_container(container)
+        net = self.get_network(network)
+        target.reload()
+        if net.name in (target.attrs["NetworkSettings"]["Networks"] or {}):
+            net.disconnect(target)
+        target.reload()
+        return target
+
+    def volume(self, name: str):
+        """Get or create a lab volume."""
+        check_short_name(name, what="volume name")
+        for found in self.client.volumes.list(filters=self._filters(name)):
+            if self._owned(found.attrs.get("Labels")):
+                return found
+        return self.client.volumes.create(self.name(name), labels=self._labels(name, {}))
+
+    # -- looking and probing -------------------------------------------------------------
+
+    def ip(self, container, network: str = "bridge") -> str:
+        """A container's IPv4 address on a network (``"bridge"`` by default)."""
+        target = self.get_container(container)
+        net = self.get_network(network)
+        target.reload()
+        endpoint = (target.attrs["NetworkSettings"]["Networks"] or {}).get(net.name)
+        if not endpoint or not endpoint.get("IPAddress"):
+            on = ", ".join(display_name(None, n) for n in target.attrs["NetworkSettings"]["Networks"])
+            raise UnknownObject(f"{self.short_name(target)!r} has no address on "
+                                f"{self.short_name(net)!r} (it is on: {on or 'no network'}).")
+        return endpoint["IPAddress"]
+
+    def exec(self, container, command, timeout: float = 10) -> probe.ProbeResult:
+        """Run a command in a container; the timeout is enforced inside it."""
+        return probe.run(self.get_container(container), command, timeout=timeout)
+
+    def curl(self, container, url: str, timeout: float = 3) -> probe.ProbeResult:
+        """``curl URL`` from inside a container."""
+        return probe.curl(self.get_container(container), url, timeout=timeout)
+
+    def ping(self, container, target: str, count: int = 1, timeout: float = 2) -> probe.ProbeResult:
+        """``ping TARGET`` from inside a container."""
+        return probe.ping(self.get_container(container), target, count=count, timeout=timeout)
+
+    def lookup(self, container, name: str, timeout: float = 3) -> probe.ProbeResult:
+        """Resolve a name the way programs in the container do (``getent hosts``)."""
+        return probe.lookup(self.get_container(container), name, timeout=timeout)
+
+    def reachability(self, sources, targets=None, *, port: int | None = None,
+                     network: str | None = None, by: str = "ip", timeout: float = 2):
+        """Who reaches whom: a DataFrame of booleans (rows: from, columns: to).
+
+        Args:
+            sources (list): container names.
+            targets (list): container names (default: the sources).
+            port (int): curl this port; without it, ping.
+            network (str): use addresses on this network (default: each target's first).
+            by (str): ``"ip"`` or ``"name"`` (the learner's short name).
+        """
+        return probe.reachability(self, sources, targets, port=port, network=network, by=by,
+                                  timeout=timeout)
+
+    # -- cleanup -------------------------------------------------------------------------
+
+    def cleanup(self) -> Removed:
+        """Remove everything this lesson made for this learner, and check nothing is left."""
+        return remove_lab_objects(self.client, self.learner, self.lesson)
+
+    #: A lesson's first cell resets its namespace: the same removal, leftovers of any session.
+    reset = cleanup
+
+    def objects(self) -> dict:
+        """This lesson's objects as the daemon lists them (raw dicts)."""
+        return lab_objects(self.client, self.learner, self.lesson)
+
+
+def _loopback_ports(ports: dict | None) -> dict:
+    # Published ports bind to 127.0.0.1 unless the lesson spells out another address.
+    out = {}
+    for container_port, host in (ports or {}).items():
+        out[container_port] = ("127.0.0.1", host) if isinstance(host, int) or host is None else host
+    return out
+
+
+def _explain_api_error(exc: docker.errors.APIError, what: str) -> LabError:
+    text = exc.explanation if isinstance(exc.explanation, str) else str(exc)
+    if exc.status_code == 409 or "already in use" in text or "already exists" in text:
+        return LabError(f"{what}: Docker says {text!r}. An object the lab did not create holds "
+                        "that name; the lab never touches it. Rename or remove it yourself, or "
+                        "set DOCKERNET_LEARNER to another id.")
+    return LabError(f"{what}: Docker refused it: {text}")
