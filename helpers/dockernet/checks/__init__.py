@@ -1,0 +1,58 @@
+"""Exercise self-checks: they say what is wrong, never the answer.
+
+A lesson's checks live in ``checks/lessonNN.py`` and return a :class:`CheckResult`,
+which shows as a green tick or a red cross with a hint. Checks never raise for a
+wrong answer (a learner is expected to be wrong at first); the notebook tests
+fail on any red cross in a notebook that ran its solution cells.
+
+>>> verdict([(True, "the container runs"), (False, "curl used the name, not the IP")])
+CheckResult(passed=False, hint='curl used the name, not the IP')
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+#: Printed with every failed check; the notebook tests look for it.
+FAILED_MARK = "✗ Not yet"
+PASSED_MARK = "✓ Well done"
+
+
+@dataclass
+class CheckResult:
+    """A self-check's verdict: ``passed``, and a hint when it did not."""
+
+    passed: bool
+    hint: str = ""
+    praise: str = ""
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __str__(self) -> str:
+        if self.passed:
+            return f"{PASSED_MARK}{': ' + self.praise if self.praise else ''}"
+        return f"{FAILED_MARK}: {self.hint}"
+
+    def _repr_html_(self) -> str:
+        colour = "#1b7f3b" if self.passed else "#b42318"
+        return f"<div style='color:{colour};font-weight:bold'>{html.escape(str(self))}</div>"
+
+    def __repr__(self) -> str:
+        if self.passed:
+            return f"CheckResult(passed=True, praise={self.praise!r})"
+        return f"CheckResult(passed=False, hint={self.hint!r})"
+
+
+def verdict(conditions, praise: str = "") -> CheckResult:
+    """The first failed ``(condition, hint)`` pair decides; all true means passed.
+
+    Args:
+        conditions: ``(bool, hint)`` pairs in the order a learner would fix them.
+        praise (str): what to say when every condition holds.
+    """
+    for condition, hint in conditions:
+        if not condition:
+            return CheckResult(False, hint)
+    return CheckResult(True, praise=praise)
