@@ -28,7 +28,7 @@ from . import addressing, image, probe
 from .cleanup import Removed, lab_objects, remove_lab_objects
 from .connect import get_client
 from .errors import LabError, UnknownObject
-from .naming import (BUILTIN_NETWORKS, SHORT_NAME, SPEC, check_short_name, display_name,
+from .naming import (BUILTIN_NETWORKS, ROLE, SHORT_NAME, SPEC, check_short_name, display_name,
                      docker_name, lab_labels, label_filters, learner_id, owned_by,
                      sanitize_learner, spec_hash)
 
@@ -84,8 +84,11 @@ class Lab:
         """The real Docker name of the lab object a learner calls ``short``."""
         return docker_name(self.learner, self.lesson, short)
 
-    def _labels(self, short: str, spec: dict) -> dict:
-        return lab_labels(self.learner, self.lesson, self.session, short, spec_hash(spec))
+    def _labels(self, short: str, spec: dict, role: str = "") -> dict:
+        labels = lab_labels(self.learner, self.lesson, self.session, short, spec_hash(spec))
+        if role:
+            labels[ROLE] = role
+        return labels
 
     def _filters(self, short: str | None = None) -> dict:
         labels = label_filters(self.learner, self.lesson)
@@ -144,10 +147,14 @@ class Lab:
                                 f"lab.network({name!r}).")
         return found
 
-    def containers(self) -> list:
-        """This lesson's containers (docker SDK objects), oldest first."""
+    def containers(self, include_tools: bool = False) -> list:
+        """This lesson's containers (docker SDK objects), oldest first.
+
+        Args:
+            include_tools (bool): also list helper containers run with ``role="tool"``.
+        """
         found = [c for c in self.client.containers.list(all=True, filters=self._filters())
-                 if self._owned(c.labels)]
+                 if self._owned(c.labels) and (include_tools or not c.labels.get(ROLE))]
         return sorted(found, key=lambda c: c.attrs.get("Created", ""))
 
     def networks(self) -> list:
@@ -250,7 +257,7 @@ class Lab:
     def run(self, name: str, command=None, *, network: str = "bridge", aliases=None,
             environment: dict | None = None, ports: dict | None = None, cap_add=None,
             volumes=None, hostname: str | None = None, image_tag: str | None = None,
-            **extra):
+            role: str = "", **extra):
         """Get or create a running lab container (the lab image, ``sleep infinity`` by default).
 
         Args:
@@ -265,6 +272,8 @@ class Lab:
             volumes (dict): docker-py volume bindings.
             hostname (str): defaults to ``name``, so prompts and outputs read well.
             image_tag (str): another image already present (never pulled).
+            role (str): ``"tool"`` marks a helper container (e.g. a host view) that
+                tables and plots leave out of the lesson's picture.
             **extra: passed to ``client.containers.create``.
 
         Returns:
@@ -275,14 +284,14 @@ class Lab:
         spec = {"command": command, "network": network, "aliases": sorted(aliases or []),
                 "environment": environment or {}, "ports": _loopback_ports(ports),
                 "cap_add": sorted(cap_add or []), "volumes": volumes, "hostname": hostname,
-                "image": image_tag or self.image, "extra": extra}
+                "image": image_tag or self.image, "role": role, "extra": extra}
         existing = self._find_container(name)
         if existing is not None:
             if existing.labels.get(SPEC) == spec_hash(spec) and existing.status == "running":
                 return existing
             self.client.api.remove_container(existing.id, force=True)
         create = dict(command=command if command is not None else ["sleep", "infinity"],
-                      name=self.name(name), labels=self._labels(name, spec), detach=True,
+                      name=self.name(name), labels=self._labels(name, spec, role), detach=True,
                       init=True, environment=environment, ports=spec["ports"] or None,
                       cap_add=cap_add, volumes=volumes, **extra)
         if not mode.startswith("container:") and mode not in ("host",):

@@ -27,6 +27,7 @@ LESSON = PREFIX + "lesson"
 SESSION = PREFIX + "session"
 SHORT_NAME = PREFIX + "name"
 SPEC = PREFIX + "spec"
+ROLE = PREFIX + "role"  # "tool" for helper containers the lesson's pictures leave out
 
 #: Names a learner types that mean Docker's own networks, not lab networks.
 BUILTIN_NETWORKS = ("bridge", "host", "none")

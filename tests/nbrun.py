@@ -1,0 +1,73 @@
+"""Execute a lesson notebook in a fresh kernel, as the notebook tests and authors do.
+
+    python tests/nbrun.py notebooks/01-default-bridge.ipynb [--times 2]
+
+Prints each failing cell's error and the seconds each run took; exits 1 on failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def execute(path: str | Path, timeout: int = 300, env: dict | None = None):
+    """Run every cell of the notebook at ``path`` in a fresh kernel; return the executed copy.
+
+    Raises:
+        nbclient.exceptions.CellExecutionError: a cell raised; the message shows the cell.
+    """
+    notebook = nbformat.read(str(path), as_version=4)
+    previous = dict(os.environ)
+    os.environ.update(env or {})
+    try:
+        NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(Path(path).parent)}}).execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(previous)
+    return notebook
+
+
+def outputs_text(notebook) -> str:
+    """Every text output of an executed notebook, joined (for assertions)."""
+    parts = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            parts.append(output.get("text", ""))
+            data = output.get("data", {})
+            parts.append(data.get("text/plain", ""))
+            parts.append(data.get("text/html", ""))
+            parts.extend(output.get("traceback", []))
+    return "\n".join(p if isinstance(p, str) else "".join(p) for p in parts)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebook")
+    parser.add_argument("--times", type=int, default=1)
+    args = parser.parse_args()
+    for attempt in range(1, args.times + 1):
+        start = time.perf_counter()
+        try:
+            notebook = execute(args.notebook)
+        except Exception as exc:  # noqa: BLE001 - an author tool: show whatever broke
+            print(f"run {attempt}: FAILED\n{exc}")
+            return 1
+        print(f"run {attempt}: ok in {time.perf_counter() - start:.1f} s")
+        if "✗ Not yet" in outputs_text(notebook):
+            print(f"run {attempt}: a self-check failed")
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
