@@ -148,13 +148,24 @@ def diagnose(exc: BaseException, address: DaemonAddress) -> DockerUnavailable:
 
 
 def _check_api_version(client: docker.DockerClient, address: DaemonAddress) -> None:
-    version = client.version()
-    api = tuple(int(part) for part in version.get("ApiVersion", "0.0").split("."))
-    if api < MIN_API_VERSION:
+    problem = api_version_problem(client.version(), address.base_url)
+    if problem:
         client.close()
-        raise DockerUnavailable(
-            f"The engine at {address.base_url} speaks Docker API {version.get('ApiVersion')} "
+        raise DockerUnavailable(problem)
+
+
+def api_version_problem(version: dict, where: str) -> str | None:
+    """Why an engine's ``docker version`` answer is too old for the lessons, or ``None``.
+
+    >>> api_version_problem({"ApiVersion": "1.41", "Version": "20.10.24"}, "x") is None
+    True
+    >>> "upgrade" in api_version_problem({"ApiVersion": "1.40", "Version": "19.03"}, "x")
+    True
+    """
+    api = tuple(int(part) for part in str(version.get("ApiVersion", "0.0")).split(".")[:2])
+    if api >= MIN_API_VERSION:
+        return None
+    return (f"The engine at {where} speaks Docker API {version.get('ApiVersion')} "
             f"(engine {version.get('Version')}); the lessons need API "
             f"{'.'.join(map(str, MIN_API_VERSION))} (Docker 20.10) or newer. "
-            "Fix: upgrade Docker Engine or Docker Desktop."
-        )
+            "Fix: upgrade Docker Engine or Docker Desktop.")
