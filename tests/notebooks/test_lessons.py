@@ -1,0 +1,39 @@
+"""Every lesson notebook, executed end to end in a fresh kernel, twice in a row.
+
+Each run is asserted on what the lesson must show; the second run proves that
+re-running from the top works (the setup cell resets the lesson's namespace).
+"""
+
+from pathlib import Path
+
+import pytest
+from nbrun import execute, outputs_text
+
+from dockernet.checks import FAILED_MARK
+from dockernet.cleanup import lab_objects
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+
+#: What each lesson's outputs must contain, produced by its live cells.
+MUST_SHOW = {
+    "00": ["bookworm"],
+    "01": ["Hello Docker!", "Could not resolve host", "MASQUERADE"],
+    "02": ["Hello Docker!", "127.0.0.11"],
+}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_lesson_runs_twice_and_shows_what_it_claims(path, client, lab_image, learner):
+    env = {"DOCKERNET_LEARNER": learner}
+    for run in (1, 2):
+        notebook = execute(path, env=env)
+        text = outputs_text(notebook)
+        assert FAILED_MARK not in text, f"run {run}: a self-check failed after its solution"
+        for expected in MUST_SHOW.get(path.stem[:2], []):
+            assert expected in text, f"run {run}: {path.name} never showed {expected!r}"
+        left = lab_objects(client, learner=learner)
+        assert not any(left.values()), f"run {run}: the cleanup cell left {left}"
+
+
+def test_every_lesson_has_assertions_on_what_it_must_show():
+    assert {p.stem[:2] for p in NOTEBOOKS} >= set(MUST_SHOW)
