@@ -16,3 +16,16 @@ __all__ = [
     "get_client",
 ]
 __version__ = "0.1.0"
+
+#: Submodules a notebook reaches as ``dn.tables``, ``dn.plots``...; imported on first use so
+#: that ``python -m dockernet doctor`` does not pay for matplotlib.
+_LAZY_SUBMODULES = {"addressing", "checks", "cleanup", "hostview", "image", "naming", "outside",
+                    "plots", "probe", "tables", "widgets", "capabilities"}
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

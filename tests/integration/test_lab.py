@@ -101,7 +101,9 @@ def test_objects_without_our_labels_survive_every_cleanup_path(lab, client, lear
             lab.run("web")  # its Docker name is taken by an object the lab must not touch
         lab.cleanup()
         dn.Lab(LESSON_ID, learner=learner, client=client, quiet=True)  # the reset path
-        remove_lab_objects(client)  # the instructor's --all-learners path
+        # The instructor's --all-learners path (learner=None), kept to this test's lesson so a
+        # test run never removes other learners' objects on a shared daemon.
+        remove_lab_objects(client, lesson=LESSON_ID)
         for container in foreign:
             assert client.containers.get(container.id)
         assert client.networks.get(foreign_net.id)
