@@ -224,9 +224,14 @@ def save_bundle(client, path: str | Path, progress: Progress = print) -> Path:
     if found is None:
         raise ImageUnavailable(f"{tag} is not present: run `make image` first.")
     path = Path(path)
-    with gzip.open(path, "wb", compresslevel=3) as out:
-        for chunk in found.save(named=True):
-            out.write(chunk)
+    partial = path.with_name(path.name + ".partial")  # a half-written bundle never looks done
+    try:
+        with gzip.open(partial, "wb", compresslevel=3) as out:
+            for chunk in found.save(named=True):
+                out.write(chunk)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
     progress(f"wrote {path} ({path.stat().st_size // 2**20} MB): load it on each machine with "
              f"`python -m dockernet image --load {path.name}`")
     return path

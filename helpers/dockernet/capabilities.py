@@ -1,0 +1,478 @@
+"""What this Docker host can do, and which lessons run fully on it.
+
+One :class:`HostReport` holds the engine's facts (from ``docker version`` and
+``docker info``) and the results of three small probes, each run in a lab
+container (labelled, ``role="tool"``) of the dedicated lesson id ``doctor`` and
+removed afterwards. None of them changes the host:
+
+- **links**: in a ``--network none`` container with ``NET_ADMIN``, make a veth
+  pair and try a macvlan, an ipvlan and a VXLAN link on it. Those links live and
+  die in the container's own network namespace, but the kernel modules are the
+  host's, so this answers "does macvlan/ipvlan/VXLAN work here".
+- **firewall**: in a ``--network host`` container with ``NET_ADMIN``, ask
+  ``iptables-legacy``, ``iptables-nft`` and ``nft`` (read-only listings) which
+  one holds Docker's chains. Engines that report ``FirewallBackend`` in
+  ``docker info`` (Docker 28+) are believed for ``nftables``.
+- **nested**: start a container with the settings the simulated Docker hosts of
+  lesson 10 need and check that it may mount a filesystem inside itself.
+
+The parsing and the lessons table are pure functions of dictionaries, so they
+are unit-tested without a daemon.
+
+>>> from dockernet import capabilities
+>>> report = capabilities.host_report(client)         # doctest: +SKIP
+>>> report.engine_version, report.macvlan, report.ipvlan    # doctest: +SKIP
+('20.10.24+dfsg1', True, False)
+>>> capabilities.lessons_frame(report)                 # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import asdict, dataclass, field, replace
+
+import pandas as pd
+
+from . import image
+from .connect import find_daemon
+from .errors import LabError
+from .lab import Lab
+
+#: The lesson id of the probe containers: their own namespace, reset and removed each time.
+PROBE_LESSON = "doctor"
+
+#: Each step prints ``name=exit code``; the links live only in the probe's namespace.
+LINK_PROBE = (
+    "ip link add v0 type veth peer name v1; echo veth=$?; "
+    "ip link add mv0 link v0 type macvlan mode bridge; echo macvlan=$?; "
+    "ip link add iv0 link v0 type ipvlan mode l2; echo ipvlan=$?; "
+    "ip link add vx0 type vxlan id 42 dstport 4789 dev v0; echo vxlan=$?"
+)
+
+#: Read-only listings: which tool sees Docker's NAT chain (or nftables table)?
+FIREWALL_PROBE = (
+    "iptables-legacy -t nat -S DOCKER >/dev/null 2>&1; echo iptables-legacy=$?; "
+    "iptables-nft -t nat -S DOCKER >/dev/null 2>&1; echo iptables-nft=$?; "
+    "nft list table ip docker-bridges >/dev/null 2>&1; echo nftables=$?"
+)
+
+#: The core of the simulated hosts' settings (DESIGN.md: plain --privileged fails in some
+#: sandboxes, so they get every capability but SYS_RESOURCE and no seccomp/AppArmor profile).
+#: The hosts also unmask /proc paths (``systempaths=unconfined``, which docker-py's create
+#: has no keyword for) and mount /sys/fs/cgroup read-write; the probe needs neither.
+NESTED_HOST_SETTINGS = {
+    "cap_add": ["ALL"],
+    "cap_drop": ["SYS_RESOURCE"],
+    "security_opt": ["seccomp=unconfined", "apparmor=unconfined"],
+}
+NESTED_PROBE = "mount -t tmpfs none /mnt && umount /mnt; echo mount=$?"
+
+#: The syllabus of DESIGN.md: number and title of every lesson.
+LESSONS = (
+    ("00", "Check your setup"),
+    ("01", "The default bridge"),
+    ("02", "User-defined bridges"),
+    ("03", "Publishing ports"),
+    ("04", "The old ways: --link and /etc/hosts"),
+    ("05", "The host network"),
+    ("06", "none and container: networking"),
+    ("07", "Talking without a network"),
+    ("08", "macvlan and ipvlan"),
+    ("09", "Overlay on one host"),
+    ("10", "Across hosts"),
+    ("11", "Isolation and security"),
+    ("12", "Performance"),
+    ("13", "Troubleshooting capstone"),
+)
+
+FULL, PARTIAL, NO = "full", "partial", "no"
+
+
+@dataclass
+class HostReport:
+    """This host's Docker engine and what it can do for the lessons.
+
+    Probe results are ``True``/``False``, or ``None`` when not checked (for
+    example because the lab image is missing).
+    """
+
+    daemon: str = ""
+    engine_version: str = ""
+    api_version: str = ""
+    operating_system: str = ""
+    os_type: str = ""
+    docker_desktop: bool = False
+    rootless: bool = False
+    storage_driver: str = ""
+    cgroup_version: str = ""
+    swarm_state: str = ""
+    swarm_manager: bool = False
+    kernel_version: str = ""
+    architecture: str = ""
+    network_drivers: list = field(default_factory=list)
+    default_bridge: bool = True
+    firewall_backend: str | None = None
+    firewall_source: str = ""
+    macvlan: bool | None = None
+    ipvlan: bool | None = None
+    vxlan: bool | None = None
+    nested_hosts: bool | None = None
+    lab_image: str = ""
+    lab_image_present: bool = False
+    lab_image_mb: int | None = None
+    notes: list = field(default_factory=list)
+
+    @classmethod
+    def from_daemon(cls, info: dict, version: dict, **extra) -> "HostReport":
+        """The engine's facts from ``docker info`` and ``docker version`` dicts (no probes).
+
+        Keyword arguments set further fields (they win over what the dicts say).
+
+        >>> r = HostReport.from_daemon({"OperatingSystem": "Docker Desktop",
+        ...     "SecurityOptions": ["name=seccomp,profile=default", "name=rootless"]},
+        ...     {"Version": "27.3.1", "ApiVersion": "1.47"})
+        >>> r.docker_desktop, r.rootless, r.engine_version
+        (True, True, '27.3.1')
+        """
+        swarm = info.get("Swarm") or {}
+        backend = firewall_from_info(info)
+        facts = dict(
+            engine_version=version.get("Version") or info.get("ServerVersion", ""),
+            api_version=version.get("ApiVersion", ""),
+            operating_system=info.get("OperatingSystem", ""),
+            os_type=info.get("OSType", ""),
+            docker_desktop="Docker Desktop" in (info.get("OperatingSystem") or ""),
+            rootless=is_rootless(info),
+            storage_driver=info.get("Driver", ""),
+            cgroup_version=str(info.get("CgroupVersion") or ""),
+            swarm_state=swarm.get("LocalNodeState", "") or "",
+            swarm_manager=bool(swarm.get("ControlAvailable")),
+            kernel_version=info.get("KernelVersion", ""),
+            architecture=info.get("Architecture", ""),
+            network_drivers=list((info.get("Plugins") or {}).get("Network") or []),
+            firewall_backend=backend,
+            firewall_source="docker info" if backend else "",
+        )
+        return cls(**{**facts, **extra})  # extra (probe results, image state) wins
+
+    @property
+    def swarm_usable(self) -> bool:
+        """Can a lesson create swarm overlays here (init a swarm, or already manage one)?"""
+        if self.rootless or "overlay" not in self.network_drivers:
+            return False  # rootless Docker has no overlay networks
+        if self.firewall_backend == "nftables":
+            return False  # Docker's nftables backend refuses swarm mode (overlays need iptables)
+        if self.swarm_state == "inactive":
+            return True
+        return self.swarm_state == "active" and self.swarm_manager
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(capability, value) pairs in reading order, values as a learner reads them."""
+        image_text = (f"{self.lab_image} ({self.lab_image_mb} MB)" if self.lab_image_present
+                      else f"{self.lab_image} missing: run `python -m dockernet image`")
+        firewall = self.firewall_backend or "not found"
+        if self.firewall_source:
+            firewall += f" (from {self.firewall_source})"
+        return [
+            ("daemon", self.daemon),
+            ("engine version", self.engine_version),
+            ("API version", self.api_version),
+            ("operating system", self.operating_system),
+            ("Docker Desktop", _yes_no(self.docker_desktop)),
+            ("rootless", _yes_no(self.rootless)),
+            ("storage driver", self.storage_driver),
+            ("cgroup version", self.cgroup_version),
+            ("swarm state", self.swarm_state
+             + ("" if self.swarm_usable else " (no overlays here)")),
+            ("kernel", self.kernel_version),
+            ("architecture", self.architecture),
+            ("network drivers", ", ".join(self.network_drivers)),
+            ("default bridge", _yes_no(self.default_bridge)),
+            ("firewall backend", firewall),
+            ("macvlan works", _yes_no(self.macvlan)),
+            ("ipvlan works", _yes_no(self.ipvlan)),
+            ("VXLAN works", _yes_no(self.vxlan)),
+            ("simulated hosts (DinD)", _yes_no(self.nested_hosts)),
+            ("lab image", image_text),
+        ]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The report as a one-column DataFrame indexed by capability."""
+        return pd.DataFrame(self.rows(), columns=["capability", "value"]).set_index("capability")
+
+    def to_dict(self) -> dict:
+        """Plain data for ``--json``, with the lessons table included."""
+        data = asdict(self)
+        data["swarm_usable"] = self.swarm_usable
+        data["lessons"] = [asdict(row) for row in lessons_table(self)]
+        return data
+
+    def __str__(self) -> str:
+        width = max(len(name) for name, _ in self.rows())
+        lines = [f"{name:<{width}}  {value}" for name, value in self.rows()]
+        return "\n".join(lines + [f"note: {note}" for note in self.notes])
+
+    def _repr_html_(self) -> str:
+        notes = "".join(f"<p><i>note: {html.escape(n)}</i></p>" for n in self.notes)
+        return self.to_frame().to_html() + notes
+
+
+def _yes_no(value: bool | None) -> str:
+    return "not checked" if value is None else ("yes" if value else "no")
+
+
+# -- pure parsing ---------------------------------------------------------------------------
+
+
+def is_rootless(info: dict) -> bool:
+    """``docker info`` lists ``name=rootless`` among SecurityOptions on a rootless daemon.
+
+    >>> is_rootless({"SecurityOptions": ["name=seccomp,profile=default", "name=rootless"]})
+    True
+    >>> is_rootless({"SecurityOptions": None})
+    False
+    """
+    for option in info.get("SecurityOptions") or []:
+        fields = dict(part.split("=", 1) for part in option.split(",") if "=" in part)
+        if fields.get("name") == "rootless":
+            return True
+    return False
+
+
+def firewall_from_info(info: dict) -> str | None:
+    """The firewall backend an engine reports itself (Docker 28+), else ``None``.
+
+    Only ``nftables`` is final: ``iptables`` does not say legacy or nft, so the
+    probe still looks.
+
+    >>> firewall_from_info({"FirewallBackend": {"Driver": "nftables"}})
+    'nftables'
+    >>> firewall_from_info({"FirewallBackend": {"Driver": "iptables+firewalld"}})
+    'iptables'
+    >>> firewall_from_info({}) is None
+    True
+    """
+    driver = ((info.get("FirewallBackend") or {}).get("Driver") or "").lower()
+    if driver.startswith("nftables"):
+        return "nftables"
+    if driver.startswith("iptables"):
+        return "iptables"
+    return None
+
+
+def parse_exit_codes(output: str) -> dict[str, bool]:
+    """``name=0`` lines from a probe script as ``{name: succeeded}``; other lines are ignored.
+
+    >>> parse_exit_codes("veth=0\\nRTNETLINK answers: Operation not supported\\nipvlan=2")
+    {'veth': True, 'ipvlan': False}
+    """
+    codes = {}
+    for line in output.splitlines():
+        name, sep, code = line.strip().partition("=")
+        if sep and code.isdigit() and name.replace("-", "").isalnum():
+            codes[name] = code == "0"
+    return codes
+
+
+def links_from_probe(output: str) -> dict[str, bool | None]:
+    """macvlan/ipvlan/VXLAN support from :data:`LINK_PROBE`'s output.
+
+    Without a veth pair nothing else could be tried, so every answer is ``None``.
+
+    >>> links_from_probe("veth=0\\nmacvlan=0\\nipvlan=2\\nvxlan=0")
+    {'macvlan': True, 'ipvlan': False, 'vxlan': True}
+    """
+    codes = parse_exit_codes(output)
+    if not codes.get("veth"):
+        return {"macvlan": None, "ipvlan": None, "vxlan": None}
+    return {kind: codes.get(kind) for kind in ("macvlan", "ipvlan", "vxlan")}
+
+
+def firewall_from_probe(output: str, reported: str | None = None) -> str | None:
+    """Which tool holds Docker's rules, from :data:`FIREWALL_PROBE`'s output.
+
+    Args:
+        output: the probe's ``name=exit code`` lines.
+        reported: what ``docker info`` said (``"iptables"`` narrows the answer).
+
+    >>> firewall_from_probe("iptables-legacy=1\\niptables-nft=0\\nnftables=1")
+    'iptables-nft'
+    >>> firewall_from_probe("iptables-legacy=1\\niptables-nft=1\\nnftables=1", "iptables")
+    'iptables'
+    """
+    codes = parse_exit_codes(output)
+    if codes.get("nftables") and reported != "iptables":
+        return "nftables"
+    for backend in ("iptables-nft", "iptables-legacy"):
+        if codes.get(backend):
+            return backend
+    return reported
+
+
+# -- the lessons table ----------------------------------------------------------------------
+
+
+@dataclass
+class LessonSupport:
+    """Whether one lesson runs fully here: ``full``, ``partial`` (some sections are
+    explained instead of run) or ``no``; ``note`` says what is missing and why."""
+
+    lesson: str
+    title: str
+    status: str
+    note: str = ""
+
+
+def lessons_table(report: HostReport) -> list[LessonSupport]:
+    """Which lessons run fully on the host described by ``report`` (pure).
+
+    The rules are deliberately simple; each ``note`` names the missing piece:
+
+    - every lesson but 00 needs the lab image;
+    - 01 needs Docker's default bridge, and its outbound-NAT part root-ful Docker;
+    - 03 shows the NAT rules: it needs the firewall backend found, a root-ful
+      engine, and the host to be the machine (on Docker Desktop the rules live in
+      its VM and published ports travel through Desktop's proxy);
+    - 05 needs the host network to be the machine's (not Desktop's VM, not rootless);
+    - 08 needs macvlan; ipvlan is optional (explained when missing);
+    - 09 needs a swarm-capable engine with VXLAN (:attr:`HostReport.swarm_usable`);
+    - 10 needs simulated Docker hosts (the nested probe), VXLAN, and a Linux
+      engine that is not Docker Desktop or rootless;
+    - 12 measures the drivers that work here: partial when any is missing.
+
+    >>> rows = lessons_table(HostReport(lab_image_present=True, macvlan=True, ipvlan=False))
+    >>> [(r.lesson, r.status) for r in rows if r.lesson == "08"]
+    [('08', 'partial')]
+    """
+    gaps = _lesson_gaps(report)
+    rows = []
+    for number, title in LESSONS:
+        if number != "00" and not report.lab_image_present:
+            rows.append(LessonSupport(number, title, NO,
+                                      "needs the lab image: run `python -m dockernet image`"))
+            continue
+        missing = gaps.get(number, [])
+        rows.append(LessonSupport(number, title, PARTIAL if missing else FULL, "; ".join(missing)))
+    return rows
+
+
+def _lesson_gaps(r: HostReport) -> dict[str, list[str]]:
+    vm = "Docker Desktop's VM" if r.docker_desktop else None
+    gaps: dict[str, list[str]] = {}
+
+    def gap(lesson: str, condition: bool, why: str) -> None:
+        if condition:
+            gaps.setdefault(lesson, []).append(why)
+
+    gap("01", not r.default_bridge, "this daemon has no default bridge (bridge: none)")
+    gap("01", r.rootless, "the outbound-NAT part needs root-ful Docker")
+    gap("03", r.firewall_backend is None, "Docker's NAT rules were not found: the rule view is "
+        "explained, not shown")
+    gap("03", r.rootless, "rootless Docker publishes ports through rootlesskit, not DNAT rules")
+    gap("03", bool(vm), f"the rules live in {vm}; published ports reach your machine through "
+        "Desktop's proxy")
+    gap("05", bool(vm), f"the host network is {vm}'s, not your machine's")
+    gap("05", r.rootless, "the host network is rootlesskit's namespace, not your machine's")
+    gap("08", r.macvlan is not True, "macvlan does not work here: explained, not run")
+    gap("08", r.ipvlan is not True, "ipvlan does not work here (kernel module missing): "
+        "explained, not run")
+    gap("09", not r.swarm_usable, "no swarm overlays on this engine (rootless, nftables "
+        "backend, or a swarm it does not manage): explained, not run")
+    gap("09", r.vxlan is False, "no VXLAN in this kernel: overlays cannot carry traffic")
+    gap("10", r.nested_hosts is not True, "simulated Docker hosts cannot start here")
+    gap("10", r.vxlan is False, "no VXLAN in this kernel")
+    gap("10", bool(vm) or r.rootless or r.os_type not in ("linux", ""),
+        "simulated hosts were checked on a root-ful Linux engine only")
+    missing_drivers = [name for name, works in (("macvlan", r.macvlan), ("ipvlan", r.ipvlan),
+                                                ("overlay", r.swarm_usable)) if works is not True]
+    gap("12", bool(missing_drivers), "measures only the drivers that work here (not "
+        + ", ".join(missing_drivers) + ")")
+    return gaps
+
+
+def lessons_frame(report: HostReport) -> pd.DataFrame:
+    """:func:`lessons_table` as a DataFrame indexed by lesson number."""
+    rows = [asdict(row) for row in lessons_table(report)]
+    return pd.DataFrame(rows, columns=["lesson", "title", "status", "note"]).set_index("lesson")
+
+
+# -- talking to the daemon ------------------------------------------------------------------
+
+
+def host_report(client, probe: bool = True, learner: str | None = None) -> HostReport:
+    """Everything the doctor knows about this host.
+
+    Args:
+        client: a docker SDK client (see :func:`dockernet.get_client`).
+        probe (bool): run the probe containers (about a second); without them the
+            macvlan/ipvlan/VXLAN, nested-host and (mostly) firewall answers are ``None``.
+        learner (str): whose namespace the probe containers use (default: this learner).
+
+    Returns:
+        HostReport
+    """
+    report = HostReport.from_daemon(client.info(), client.version())
+    report.daemon = _daemon_text(client)
+    report.default_bridge = bool(client.networks.list(names=["bridge"]))
+    report.lab_image = image.image_tag()
+    found = image.find(client, report.lab_image)
+    report.lab_image_present = found is not None
+    if found is not None:
+        report.lab_image_mb = round(found.attrs.get("Size", 0) / 1e6)
+    if not probe:
+        return report
+    if found is None:
+        report.notes.append("probes skipped: they run in the lab image, which is missing "
+                            "(`python -m dockernet image`)")
+        return report
+    found = run_probes(client, report.firewall_backend, learner)
+    notes = report.notes + found.pop("notes")
+    return replace(report, notes=notes, **found)
+
+
+def _daemon_text(client) -> str:
+    try:
+        address = find_daemon()
+        return f"{address.base_url} (via {address.source})"
+    except Exception:  # noqa: BLE001 - only a label: the client is already connected
+        return str(client.api.base_url)
+
+
+def run_probes(client, reported_firewall: str | None = None,
+               learner: str | None = None) -> dict:
+    """Run the three probe containers in the ``doctor`` namespace; remove them after.
+
+    Returns:
+        dict: ``macvlan``, ``ipvlan``, ``vxlan``, ``nested_hosts``,
+        ``firewall_backend``, ``firewall_source`` and ``notes``.
+    """
+    lab = Lab(PROBE_LESSON, learner=learner, client=client, quiet=True)
+    found: dict = {"notes": []}
+    try:
+        links = _probe(lab, "links", LINK_PROBE, found["notes"], network="none",
+                       cap_add=["NET_ADMIN"])
+        found.update(links_from_probe(links) if links is not None else {})
+        if reported_firewall == "nftables":
+            found.update(firewall_backend="nftables", firewall_source="docker info")
+        else:
+            rules = _probe(lab, "firewall", FIREWALL_PROBE, found["notes"], network="host",
+                           cap_add=["NET_ADMIN"])
+            backend = firewall_from_probe(rules or "", reported_firewall)
+            source = "docker info + probe" if reported_firewall else "probe"
+            found.update(firewall_backend=backend, firewall_source=source if backend else "")
+        nested = _probe(lab, "nested", NESTED_PROBE, found["notes"], **NESTED_HOST_SETTINGS)
+        found["nested_hosts"] = (parse_exit_codes(nested).get("mount", False)
+                                 if nested is not None else False)
+    finally:
+        lab.cleanup()
+    return found
+
+
+def _probe(lab, name: str, script: str, notes: list, **settings) -> str | None:
+    """Run ``script`` in a fresh tool container; ``None`` (and a note) if it cannot start."""
+    try:
+        lab.run(name, role="tool", **settings)
+    except LabError as exc:  # the engine refused the settings: that is the answer
+        notes.append(f"the {name} probe could not start: {str(exc).splitlines()[0][:200]}")
+        return None
+    return lab.exec(name, script, timeout=10).output
