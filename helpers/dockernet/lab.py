@@ -33,6 +33,11 @@ from .naming import (BUILTIN_NETWORKS, ROLE, SHORT_NAME, SPEC, check_short_name,
                      sanitize_learner, spec_hash)
 
 HELLO_PORT = 8000
+#: Every lab container's fallback DNS server: itself, where nothing listens. Names Docker does
+#: not know then fail at once instead of going to the host's resolver, off the machine.
+LOCAL_ONLY_DNS = ["127.0.0.1"]
+#: With LOCAL_ONLY_DNS, a name nobody knows fails after a 1 s resolver timeout, not 5 s x 2.
+LOCAL_ONLY_DNS_OPTIONS = ["timeout:1", "attempts:1"]
 #: The seed's helloworld: a directory with one index page, served by python3's http.server.
 HELLO_COMMAND = ('mkdir -p /srv/hello && printf "%s\\n" "$MESSAGE" > /srv/hello/index.html '
                  '&& exec python3 -m http.server --directory /srv/hello "$PORT"')
@@ -257,7 +262,7 @@ class Lab:
     def run(self, name: str, command=None, *, network: str = "bridge", aliases=None,
             environment: dict | None = None, ports: dict | None = None, cap_add=None,
             volumes=None, hostname: str | None = None, image_tag: str | None = None,
-            role: str = "", **extra):
+            dns: list | None = None, role: str = "", **extra):
         """Get or create a running lab container (the lab image, ``sleep infinity`` by default).
 
         Args:
@@ -272,6 +277,9 @@ class Lab:
             volumes (dict): docker-py volume bindings.
             hostname (str): defaults to ``name``, so prompts and outputs read well.
             image_tag (str): another image already present (never pulled).
+            dns (list): DNS servers for names Docker's embedded DNS does not know
+                (default ``LOCAL_ONLY_DNS``: no lookup leaves the machine, and one that
+                nobody answers fails within about 2 s).
             role (str): ``"tool"`` marks a helper container (e.g. a host view) that
                 tables and plots leave out of the lesson's picture.
             **extra: passed to ``client.containers.create``.
@@ -284,7 +292,7 @@ class Lab:
         spec = {"command": command, "network": network, "aliases": sorted(aliases or []),
                 "environment": environment or {}, "ports": _loopback_ports(ports),
                 "cap_add": sorted(cap_add or []), "volumes": volumes, "hostname": hostname,
-                "image": image_tag or self.image, "role": role, "extra": extra}
+                "image": image_tag or self.image, "dns": dns, "role": role, "extra": extra}
         existing = self._find_container(name)
         if existing is not None:
             if existing.labels.get(SPEC) == spec_hash(spec) and existing.status == "running":
@@ -296,6 +304,10 @@ class Lab:
                       cap_add=cap_add, volumes=volumes, **extra)
         if not mode.startswith("container:") and mode not in ("host",):
             create["hostname"] = hostname or name
+            if dns is None:
+                create.update(dns=LOCAL_ONLY_DNS, dns_opt=LOCAL_ONLY_DNS_OPTIONS)
+            else:
+                create["dns"] = dns
         create["network"] = mode
         if endpoint is not None:
             create["networking_config"] = {mode: endpoint}
@@ -328,14 +340,14 @@ class Lab:
                                          aliases=[name, *(aliases or [])])
 
     def hello_server(self, name: str, *, network: str = "bridge", message: str = "Hello Docker!",
-                     port: int = HELLO_PORT, aliases=None):
+                     port: int = HELLO_PORT, aliases=None, **extra):
         """The seed's helloworld: a web server answering ``message`` on ``port``.
 
         Waits until the server answers inside its container, so the next cell's
-        curl does not race its start.
+        curl does not race its start. ``extra`` goes to :meth:`run`.
         """
         container = self.run(name, ["sh", "-c", HELLO_COMMAND], network=network, aliases=aliases,
-                             environment={"MESSAGE": message, "PORT": str(port)})
+                             environment={"MESSAGE": message, "PORT": str(port)}, **extra)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if probe.curl(container, f"http://127.0.0.1:{port}/", timeout=1).ok:

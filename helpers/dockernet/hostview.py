@@ -1,0 +1,381 @@
+"""The Docker host's own view: its bridges, veth pairs and NAT rules.
+
+A notebook kernel often cannot see the host's network (it may run in a
+container, or as a user without ``CAP_NET_ADMIN``). So the lab runs one helper
+container, ``host-view``, in the host's network namespace with ``NET_ADMIN``,
+and reads ``ip -j`` and ``iptables -S`` there. It is a lab object like any
+other (labelled, removed by ``lab.cleanup()``), with the ``tool`` role that
+keeps it out of the lesson's tables and plots. It only reads; it never changes
+the host.
+
+Two layers, as in :mod:`dockernet.tables`: pure parsers that turn ``ip -j`` JSON
+and ``iptables -S`` text into rows (unit tested on captured output), and the lab
+functions that fetch live output and build DataFrames.
+
+>>> import dockernet as dn
+>>> from dockernet import hostview
+>>> lab = dn.Lab("01-default-bridge")                    # doctest: +SKIP
+>>> hostview.veth_pairs(lab)                             # doctest: +SKIP
+     container container_if  peer_index      host_if   bridge network
+0   helloworld    eth0@if17          17  veth5c46708  docker0  bridge
+1  helloworld2    eth0@if19          19  veth0b1f3aa  docker0  bridge
+>>> hostview.nat_rules(lab, chain="POSTROUTING")         # doctest: +SKIP
+         chain                                               rule
+0  POSTROUTING                            -P POSTROUTING ACCEPT
+1  POSTROUTING  -A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+
+import pandas as pd
+
+from . import probe
+from .errors import LabError
+
+#: The helper container's short name (its Docker name is namespaced like every lab object).
+HOST_VIEW = "host-view"
+#: Interfaces a lesson about bridges cares about: Docker's bridges, veth ends, the lab's
+#: "outside world" links (see :mod:`dockernet.outside`).
+INTERFACE_PREFIXES = ("docker0", "br-", "veth", "dnx-")
+INTERFACE_COLUMNS = ["index", "name", "kind", "master", "mac", "state", "addresses"]
+VETH_COLUMNS = ["container", "container_if", "peer_index", "host_if", "bridge", "network"]
+NAT_COLUMNS = ["chain", "rule"]
+IPTABLES_TABLES = ("filter", "nat", "mangle", "raw", "security")
+#: Tried in this order; the first that lists rules of its own wins (see :func:`pick_backend`).
+IPTABLES_BACKENDS = ("iptables-nft", "iptables-legacy")
+
+
+# -- pure: ip -j / iptables -S -> rows ---------------------------------------------------
+
+
+def _kind(link: dict) -> str:
+    # ``ip -d`` puts the driver in linkinfo; a link without one is a plain device (eth0).
+    kind = (link.get("linkinfo") or {}).get("info_kind")
+    if kind:
+        return kind
+    return "loopback" if link.get("link_type") == "loopback" else "device"
+
+
+def interface_rows(links: Iterable[dict], prefixes: Iterable[str] | None = INTERFACE_PREFIXES,
+                   bridge: str | None = None) -> list[dict]:
+    """Rows for the host's interfaces, from ``ip -j -d addr show``.
+
+    Args:
+        links: the parsed JSON list.
+        prefixes: keep interfaces whose name starts with one of these (``None``: all).
+        bridge: keep only this bridge and the interfaces attached to it.
+
+    Returns:
+        list of dict with the keys of :data:`INTERFACE_COLUMNS`; ``addresses`` lists
+        the IPv4 addresses as ``ADDRESS/PREFIX``.
+
+    >>> links = [{"ifindex": 5, "ifname": "docker0", "address": "02:42:66:5d:7d:b3",
+    ...           "operstate": "UP", "linkinfo": {"info_kind": "bridge"},
+    ...           "addr_info": [{"family": "inet", "local": "172.17.0.1", "prefixlen": 16}]},
+    ...          {"ifindex": 17, "ifname": "veth5c46708", "master": "docker0",
+    ...           "operstate": "UP", "linkinfo": {"info_kind": "veth"}, "addr_info": []},
+    ...          {"ifindex": 4, "ifname": "eth0", "operstate": "UP", "addr_info": []}]
+    >>> [(r["name"], r["kind"], r["master"], r["addresses"]) for r in interface_rows(links)]
+    [('docker0', 'bridge', None, ['172.17.0.1/16']), ('veth5c46708', 'veth', 'docker0', [])]
+    """
+    keep = tuple(prefixes) if prefixes is not None else None
+    rows = []
+    for link in links:
+        name = link.get("ifname", "")
+        if keep is not None and not name.startswith(keep):
+            continue
+        if bridge is not None and bridge not in (name, link.get("master")):
+            continue
+        rows.append({
+            "index": link.get("ifindex"),
+            "name": name,
+            "kind": _kind(link),
+            "master": link.get("master"),
+            "mac": link.get("address"),
+            "state": link.get("operstate"),
+            "addresses": [f"{a['local']}/{a['prefixlen']}" for a in link.get("addr_info") or []
+                          if a.get("family") == "inet"],
+        })
+    return rows
+
+
+def peer_links(container_links: Iterable[dict]) -> list[tuple[str, int]]:
+    """``(ifname, peer index)`` for each interface whose other end lives in another namespace.
+
+    Inside a container ``ip link`` prints ``eth0@if17``: 17 is the index of the
+    veth peer on the host. In ``ip -j`` that is ``link_index``, and
+    ``link_netnsid`` says the peer is in another namespace.
+
+    >>> peer_links([{"ifname": "lo", "ifindex": 1},
+    ...             {"ifname": "eth0", "ifindex": 16, "link_index": 17, "link_netnsid": 0}])
+    [('eth0', 17)]
+    """
+    return [(link["ifname"], link["link_index"]) for link in container_links
+            if link.get("link_index") is not None and link.get("link_netnsid") is not None]
+
+
+def veth_rows(container_links: Mapping[str, Iterable[dict]], host_links: Iterable[dict],
+              bridge_networks: Mapping[str, str] | None = None) -> list[dict]:
+    """Match each container interface to its host-side veth and that veth's bridge.
+
+    Args:
+        container_links: ``{container name: ip -j link output inside it}``.
+        host_links: ``ip -j link`` (or ``addr``) output on the host.
+        bridge_networks: ``{bridge interface: network name}``, e.g.
+            ``{"docker0": "bridge", "br-5690f74cea53": "my-net"}``.
+
+    Returns:
+        list of dict with the keys of :data:`VETH_COLUMNS`. A peer the host does not
+        list (it is in yet another namespace) has ``host_if`` ``None``.
+
+    >>> host = [{"ifindex": 17, "ifname": "veth5c46708", "master": "docker0"}]
+    >>> inside = {"helloworld": [{"ifname": "eth0", "link_index": 17, "link_netnsid": 0}]}
+    >>> row = veth_rows(inside, host, {"docker0": "bridge"})[0]
+    >>> row["container_if"], row["host_if"], row["bridge"], row["network"]
+    ('eth0@if17', 'veth5c46708', 'docker0', 'bridge')
+    """
+    by_index = {link.get("ifindex"): link for link in host_links}
+    names = bridge_networks or {}
+    rows = []
+    for container, links in container_links.items():
+        for ifname, peer in peer_links(links):
+            host_link = by_index.get(peer) or {}
+            bridge = host_link.get("master")
+            rows.append({
+                "container": container,
+                "container_if": f"{ifname}@if{peer}",
+                "peer_index": peer,
+                "host_if": host_link.get("ifname"),
+                "bridge": bridge,
+                "network": names.get(bridge) if bridge else None,
+            })
+    return rows
+
+
+def bridge_network_names(network_inspects: Iterable[dict],
+                         short_names: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``{bridge interface: network name}`` for Docker's bridge networks.
+
+    Docker names a user-defined bridge ``br-`` and the first 12 characters of the
+    network id, unless the network sets ``com.docker.network.bridge.name`` (the
+    default ``bridge`` sets it to ``docker0``).
+
+    >>> bridge_network_names([{"Name": "bridge", "Id": "3e56ed9a12d6aa", "Driver": "bridge",
+    ...                        "Options": {"com.docker.network.bridge.name": "docker0"}},
+    ...                       {"Name": "dn-a-02-my-net", "Id": "5690f74cea53ff",
+    ...                        "Driver": "bridge"}],
+    ...                      {"dn-a-02-my-net": "my-net"})
+    {'docker0': 'bridge', 'br-5690f74cea53': 'my-net'}
+    """
+    names = short_names or {}
+    found = {}
+    for net in network_inspects:
+        if net.get("Driver") != "bridge":
+            continue
+        interface = (net.get("Options") or {}).get("com.docker.network.bridge.name") \
+            or f"br-{net['Id'][:12]}"
+        found[interface] = names.get(net["Name"], net["Name"])
+    return found
+
+
+def parse_rules(text: str) -> list[dict]:
+    """Rows ``(chain, rule)`` from ``iptables -S`` output; comments and warnings are dropped.
+
+    >>> rows = parse_rules("-P POSTROUTING ACCEPT\\n-N DOCKER\\n"
+    ...                    "-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE\\n"
+    ...                    "# Warning: iptables-legacy tables present")
+    >>> [(r["chain"], r["rule"].split()[0]) for r in rows]
+    [('POSTROUTING', '-P'), ('DOCKER', '-N'), ('POSTROUTING', '-A')]
+    """
+    rows = []
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) >= 2 and words[0] in ("-P", "-N", "-A"):
+            rows.append({"chain": words[1], "rule": line.strip()})
+    return rows
+
+
+def own_rules(rows: Iterable[dict]) -> int:
+    """How many rows are more than the built-in chains' default policies."""
+    return sum(1 for row in rows if not row["rule"].startswith("-P "))
+
+
+def pick_backend(outputs: Mapping[str, str | None]) -> tuple[str | None, list[dict]]:
+    """The iptables backend that holds the rules, and its rows.
+
+    Hosts have two sets of tables: nftables-backed (``iptables-nft``, Debian's
+    default since 10) and the older ``iptables-legacy``. Docker writes to one;
+    the other lists only default policies. The backend with the most rules of
+    its own wins; ties go to the first, so an empty host still answers.
+
+    Args:
+        outputs: ``{backend: iptables -S text, or None when it failed}``, in preference order.
+
+    >>> pick_backend({"iptables-nft": "-P INPUT ACCEPT\\n-A POSTROUTING -j MASQUERADE",
+    ...               "iptables-legacy": "-P INPUT ACCEPT"})[0]
+    'iptables-nft'
+    >>> pick_backend({"iptables-nft": None, "iptables-legacy": None})
+    (None, [])
+    """
+    best, best_rows = None, []
+    for backend, text in outputs.items():
+        if text is None:
+            continue
+        rows = parse_rules(text)
+        if best is None or own_rules(rows) > own_rules(best_rows):
+            best, best_rows = backend, rows
+    return best, best_rows
+
+
+# -- live: through the host-view container ------------------------------------------------
+
+
+def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    # pandas turns a missing bridge into NaN; None reads better in a table of names.
+    frame = pd.DataFrame(rows, columns=columns)
+    for column in ("master", "bridge", "host_if", "network"):
+        if column in frame:
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    return frame
+
+
+def host_view(lab):
+    """Get or start the lab's ``host-view`` container (host network, ``NET_ADMIN``, read-only use).
+
+    Returns:
+        docker.models.containers.Container
+    """
+    return lab.run(HOST_VIEW, network="host", cap_add=["NET_ADMIN"], role="tool")
+
+
+def host_exec(lab, command, timeout: float = 5) -> probe.ProbeResult:
+    """Run a command in the host's network namespace (through ``host-view``)."""
+    return probe.run(host_view(lab), command, timeout=timeout)
+
+
+def _json(result: probe.ProbeResult, what: str):
+    if not result.ok:
+        raise LabError(f"reading {what} on the Docker host failed (exit {result.exit_code}): "
+                       f"{result.output[:300]}. Is the host-view container running? "
+                       "Run lab.cleanup() and try again.")
+    return json.loads(result.output or "[]")
+
+
+def host_links(lab, details: bool = True) -> list[dict]:
+    """``ip -j [-d] addr show`` on the host, parsed."""
+    argv = ["ip", "-j", *(["-d"] if details else []), "addr", "show"]
+    return _json(host_exec(lab, argv), "the interfaces")
+
+
+def host_routes(lab, address: str | None = None) -> list[dict]:
+    """``ip -j route show`` on the host, or ``ip -j route get ADDRESS`` when given."""
+    argv = ["ip", "-j", "route", "get", address] if address else ["ip", "-j", "route", "show"]
+    return _json(host_exec(lab, argv), f"the route to {address}" if address else "the routes")
+
+
+def host_interfaces(lab, bridge: str | None = None,
+                    prefixes: Iterable[str] | None = INTERFACE_PREFIXES) -> pd.DataFrame:
+    """The host's bridges and veth ends as a table.
+
+    The host is shared: other learners' containers have veth ends here too.
+    :func:`veth_pairs` shows only the lesson's own.
+
+    Args:
+        lab (dockernet.Lab): the lesson's lab.
+        bridge (str): only this bridge (e.g. ``"docker0"``) and what is attached to it.
+        prefixes (tuple): interface name prefixes to keep (``None``: every interface).
+
+    Returns:
+        pandas.DataFrame: columns ``index``, ``name``, ``kind`` (bridge, veth, ...),
+        ``master`` (the bridge a veth is attached to), ``mac``, ``state`` and
+        ``addresses`` (IPv4).
+
+    >>> host_interfaces(lab, bridge="docker0")          # doctest: +SKIP
+       index         name    kind   master                mac state      addresses
+    0      5      docker0  bridge     None  02:42:66:5d:7d:b3    UP  [172.17.0.1/16]
+    1     17  veth5c46708    veth  docker0  46:c3:d0:81:09:77    UP             []
+    """
+    rows = interface_rows(host_links(lab), prefixes=prefixes, bridge=bridge)
+    return _frame(rows, INTERFACE_COLUMNS)
+
+
+def veth_pairs(lab, containers=None) -> pd.DataFrame:
+    """Each lab container's interfaces, matched to their veth peer on the host.
+
+    Reads ``ip -j link`` inside each container (``eth0@ifN``: N is the peer's
+    index on the host) and on the host (which interface has index N, and which
+    bridge it is attached to).
+
+    Args:
+        lab (dockernet.Lab): the lesson's lab.
+        containers (list of str): only these (default: the lesson's containers, tools left
+            out). Containers sharing the host's or another container's namespace have no
+            veth of their own and are skipped.
+
+    Returns:
+        pandas.DataFrame: columns ``container``, ``container_if`` (as ``ip link`` prints it
+        inside), ``peer_index``, ``host_if``, ``bridge`` and ``network`` (Docker's name for
+        that bridge, the learner's name for a lab network).
+    """
+    chosen = lab.containers() if containers is None else [lab.get_container(c) for c in containers]
+    inside = {}
+    for container in chosen:
+        container.reload()
+        mode = container.attrs["HostConfig"].get("NetworkMode") or ""
+        if container.status != "running" or mode == "host" or mode.startswith("container:"):
+            continue
+        result = probe.run(container, ["ip", "-j", "link"], timeout=5)
+        inside[lab.short_name(container)] = _json(result, f"the links of {container.name}")
+    short_names = {n.name: lab.short_name(n) for n in lab.networks()}
+    bridges = bridge_network_names((n.attrs for n in lab.client.networks.list(greedy=False)),
+                                   short_names)
+    rows = veth_rows(inside, host_links(lab, details=False), bridges)
+    return _frame(rows, VETH_COLUMNS).astype({"peer_index": "Int64"})
+
+
+def nat_rules(lab, table: str = "nat", chain: str | None = None) -> pd.DataFrame:
+    """The host's iptables rules of one table, as ``iptables -t TABLE -S`` lists them.
+
+    Both backends are asked (``iptables-nft``, then ``iptables-legacy``); the one
+    holding rules answers, and its name is in ``frame.attrs["backend"]``.
+
+    Args:
+        lab (dockernet.Lab): the lesson's lab.
+        table (str): ``nat`` (default), ``filter``, ``mangle``, ``raw`` or ``security``.
+        chain (str): only this chain, e.g. ``"POSTROUTING"``.
+
+    Returns:
+        pandas.DataFrame: columns ``chain`` and ``rule``.
+
+    Raises:
+        LabError: an unknown table or chain name, or no backend could be read.
+
+    >>> rules = nat_rules(lab, chain="POSTROUTING")     # doctest: +SKIP
+    >>> rules.attrs["backend"]                          # doctest: +SKIP
+    'iptables-nft'
+    """
+    if table not in IPTABLES_TABLES:
+        raise LabError(f"table {table!r} is not an iptables table: use one of "
+                       f"{', '.join(IPTABLES_TABLES)}.")
+    if chain is not None and (not isinstance(chain, str) or not chain.replace("-", "").replace(
+            "_", "").isalnum()):
+        raise LabError(f"chain {chain!r} is not a chain name: use one like 'POSTROUTING' or "
+                       "'DOCKER', or leave chain out.")
+    view = host_view(lab)
+    outputs, errors = {}, []
+    for backend in IPTABLES_BACKENDS:
+        result = probe.run(view, [backend, "-t", table, "-S", *([chain] if chain else [])],
+                           timeout=5)
+        outputs[backend] = result.output if result.ok else None
+        if not result.ok:
+            errors.append(f"{backend}: {result.output[:200]}")
+    backend, rows = pick_backend(outputs)
+    if backend is None:
+        raise LabError("could not read the host's iptables rules (" + "; ".join(errors) + "). "
+                       "If the chain is missing, leave chain out to list the whole table.")
+    frame = pd.DataFrame(rows, columns=NAT_COLUMNS)
+    frame.attrs["backend"] = backend
+    return frame
