@@ -427,7 +427,8 @@ class Lab:
         return probe.lookup(self.get_container(container), name, timeout=timeout)
 
     def reachability(self, sources, targets=None, *, port: int | None = None,
-                     network: str | None = None, by: str = "ip", timeout: float = 2):
+                     network: str | None = None, by: str = "ip", timeout: float = 2,
+                     workers: int = 8):
         """Who reaches whom: a DataFrame of booleans (rows: from, columns: to).
 
         Args:
@@ -436,9 +437,11 @@ class Lab:
             port (int): curl this port; without it, ping.
             network (str): use addresses on this network (default: each target's first).
             by (str): ``"ip"`` or ``"name"`` (the learner's short name).
+            timeout (float): seconds per probe.
+            workers (int): probes run at the same time.
         """
         return probe.reachability(self, sources, targets, port=port, network=network, by=by,
-                                  timeout=timeout)
+                                  timeout=timeout, workers=workers)
 
     # -- cleanup -------------------------------------------------------------------------
 
