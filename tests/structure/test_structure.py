@@ -10,7 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted((ROOT / "lessons").glob("[0-9][0-9]-*.md"))
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-TITLE = re.compile(r"^# (\d{2}) · \S")
+TITLE = re.compile(r"^# (\d{2}) · (\S.*)$", re.M)
 SECTIONS = ["## Learning goals", "## Setup", "## 1. ", "## Exercises", "## Key points", "## Cleanup"]
 
 
@@ -69,5 +69,5 @@ def test_readme_lesson_table_matches_the_notebooks():
     assert listed == [p.stem for p in NOTEBOOKS]
     for path in NOTEBOOKS:
         title = TITLE.match(nbformat.read(path, as_version=4).cells[0].source)
-        first_line = nbformat.read(path, as_version=4).cells[0].source.splitlines()[0]
-        assert title and first_line[5:].strip() in readme, f"README misses the title of {path.name}"
+        assert title and f"[{title.group(2).strip()}](notebooks/{path.name})" in readme, \
+            f"the README's lesson table misses the title of {path.name}"
