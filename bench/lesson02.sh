@@ -1,11 +1,8 @@
 #!/usr/bin/env bash
 # Lesson 02's core steps as plain docker CLI commands, for bench/run.py's notebook/CLI ratio.
 # Usage: bench/lesson02.sh IMAGE. Its objects carry the lab's labels (learner "bench").
-set -euo pipefail
-image=$1
+source "$(dirname "$0")/common.sh"
 p=dn-bench-cli02
-labels=(--label dockernet.lab=1 --label dockernet.learner=bench --label dockernet.lesson=99-bench-cli)
-hello='mkdir -p /srv/hello && echo "Hello Docker!" > /srv/hello/index.html && exec python3 -m http.server --directory /srv/hello 8000'
 trap 'docker rm -f $p-helloworld $p-helloworld2 >/dev/null 2>&1; docker network rm $p-my-net >/dev/null 2>&1 || true' EXIT
 
 docker run -d --init "${labels[@]}" --name $p-helloworld "$image" sh -c "$hello"

@@ -47,6 +47,11 @@ def _ignore_missing(remove, *args, **kwargs) -> bool:
     return True
 
 
+def _name(obj: dict) -> str:
+    # Networks and volumes list a "Name"; containers a list of "/name"s.
+    return obj.get("Name") or obj.get("Names", ["/?"])[0].lstrip("/")
+
+
 def lab_objects(client, learner: str | None = None, lesson: str | None = None) -> dict:
     """The lab's containers, networks and volumes, labels re-checked on each."""
     filters = {"label": label_filters(learner, lesson)}
@@ -75,27 +80,22 @@ def remove_lab_objects(client, learner: str | None = None, lesson: str | None = 
     """
     removed = Removed()
     found = lab_objects(client, learner, lesson)
-    for container in found["containers"]:
-        if _ignore_missing(client.api.remove_container, container["Id"], force=True):
-            removed.containers.append(display_name(container.get("Labels"), container["Names"][0][1:]))
     problems = []
-    for network in found["networks"]:
-        try:
-            if _ignore_missing(client.api.remove_network, network["Id"]):
-                removed.networks.append(display_name(network.get("Labels"), network["Name"]))
-        except docker.errors.APIError as exc:
-            # Typically a container the lab did not create is attached: we do not touch it.
-            problems.append(f"network {network['Name']}: {exc.explanation}")
-    for volume in found["volumes"]:
-        try:
-            # A volume's name is its id: there is nothing else to remove it by.
-            if _ignore_missing(client.api.remove_volume, volume["Name"]):
-                removed.volumes.append(display_name(volume.get("Labels"), volume["Name"]))
-        except docker.errors.APIError as exc:
-            problems.append(f"volume {volume['Name']}: {exc.explanation}")
+    # Containers first (force: they may run), so that networks and volumes are free to go.
+    # A volume's name is its id: there is nothing else to remove it by.
+    steps = (("containers", lambda c: client.api.remove_container(c["Id"], force=True)),
+             ("networks", lambda n: client.api.remove_network(n["Id"])),
+             ("volumes", lambda v: client.api.remove_volume(v["Name"])))
+    for kind, remove in steps:
+        for obj in found[kind]:
+            try:
+                if _ignore_missing(remove, obj):
+                    getattr(removed, kind).append(display_name(obj.get("Labels"), _name(obj)))
+            except docker.errors.APIError as exc:
+                # Typically a container the lab did not create is attached: we do not touch it.
+                problems.append(f"{kind[:-1]} {_name(obj)}: {exc.explanation}")
     left = lab_objects(client, learner, lesson)
-    leftovers = [f"{kind[:-1]} {obj.get('Name') or obj.get('Names', ['?'])[0]}"
-                 for kind, objs in left.items() for obj in objs]
+    leftovers = [f"{kind[:-1]} {_name(obj)}" for kind, objs in left.items() for obj in objs]
     if leftovers:
         raise CleanupIncomplete(
             "Cleanup left " + ", ".join(leftovers) + ". " + " ".join(problems)
