@@ -105,16 +105,23 @@ class Lab:
         return owned_by(labels, self.learner, self.lesson)
 
     def _find_container(self, short: str):
-        for container in self.client.containers.list(all=True, filters=self._filters(short)):
-            if self._owned(container.labels):
-                return container
-        return None
+        # One inspect by the namespaced name (a filtered list costs a list plus an inspect per
+        # hit); the labels then decide: an object that merely has our name is not ours.
+        try:
+            found = self.client.containers.get(self.name(short))
+        except docker.errors.NotFound:
+            return None
+        return found if self._owns(found.labels, short) else None
 
     def _find_network(self, short: str):
-        for network in self.client.networks.list(filters=self._filters(short)):
-            if self._owned(network.attrs.get("Labels")):
-                return network
-        return None
+        try:
+            found = self.client.networks.get(self.name(short))
+        except docker.errors.NotFound:
+            return None
+        return found if self._owns(found.attrs.get("Labels"), short) else None
+
+    def _owns(self, labels: dict | None, short: str) -> bool:
+        return self._owned(labels) and (labels or {}).get(SHORT_NAME) == short
 
     def get_container(self, name):
         """The lab container a learner calls ``name`` (a Container passes through).
