@@ -68,7 +68,7 @@ class Lab:
         self.session = uuid.uuid4().hex[:12]
         self.pool = addressing.parse_pool(pool)
         self.client = client or get_client()
-        self.image = self._ensure_image(quiet)
+        self.image = self._ensure_image()
         removed = self.reset() if reset else Removed()
         if not quiet:
             print(f"Lab {self.lesson!r} for learner {self.learner!r}: ready"
@@ -77,10 +77,11 @@ class Lab:
     def __repr__(self) -> str:
         return f"Lab({self.lesson!r}, learner={self.learner!r})"
 
-    def _ensure_image(self, quiet: bool) -> str:
-        found = image.find(self.client)
-        if found is None:  # building prints its own progress: never a silent slow step
-            found = image.ensure(self.client)
+    def _ensure_image(self) -> str:
+        # A present image costs one inspect and says nothing; building prints its own progress,
+        # so a first run is never a silent slow step.
+        if image.find(self.client) is None:
+            image.ensure(self.client)
         return image.image_tag()
 
     # -- names and lookups ---------------------------------------------------------------
