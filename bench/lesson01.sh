@@ -3,10 +3,9 @@
 # Usage: bench/lesson01.sh IMAGE. Its objects carry the lab's labels (learner "bench").
 source "$(dirname "$0")/common.sh"
 p=dn-bench-cli01
-trap 'docker rm -f $p-helloworld $p-helloworld2 >/dev/null 2>&1 || true' EXIT
 
-docker run -d --init "${labels[@]}" --name $p-helloworld "$image" sh -c "$hello"
-docker run -d --init "${labels[@]}" --name $p-helloworld2 "$image" sh -c "$hello"
+docker run -d --init "${labels[@]}" "${local_dns[@]}" --name $p-helloworld "$image" sh -c "$hello"
+docker run -d --init "${labels[@]}" "${local_dns[@]}" --name $p-helloworld2 "$image" sh -c "$hello"
 docker network inspect bridge >/dev/null
 ip2=$(docker inspect -f '{{.NetworkSettings.Networks.bridge.IPAddress}}' $p-helloworld2)
 for _ in $(seq 50); do docker exec $p-helloworld2 curl -s 127.0.0.1:8000 >/dev/null && break; sleep 0.1; done

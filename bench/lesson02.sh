@@ -3,10 +3,9 @@
 # Usage: bench/lesson02.sh IMAGE. Its objects carry the lab's labels (learner "bench").
 source "$(dirname "$0")/common.sh"
 p=dn-bench-cli02
-trap 'docker rm -f $p-helloworld $p-helloworld2 >/dev/null 2>&1; docker network rm $p-my-net >/dev/null 2>&1 || true' EXIT
 
-docker run -d --init "${labels[@]}" --name $p-helloworld "$image" sh -c "$hello"
-docker run -d --init "${labels[@]}" --name $p-helloworld2 "$image" sh -c "$hello"
+docker run -d --init "${labels[@]}" "${local_dns[@]}" --name $p-helloworld "$image" sh -c "$hello"
+docker run -d --init "${labels[@]}" "${local_dns[@]}" --name $p-helloworld2 "$image" sh -c "$hello"
 docker network create "${labels[@]}" $p-my-net
 docker network connect --alias helloworld $p-my-net $p-helloworld
 docker network connect --alias helloworld2 $p-my-net $p-helloworld2

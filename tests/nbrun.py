@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import nbformat
+from dockernet.checks import FAILED_MARK
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,7 +64,7 @@ def main() -> int:
             print(f"run {attempt}: FAILED\n{exc}")
             return 1
         print(f"run {attempt}: ok in {time.perf_counter() - start:.1f} s")
-        if "✗ Not yet" in outputs_text(notebook):
+        if FAILED_MARK in outputs_text(notebook):
             print(f"run {attempt}: a self-check failed")
             return 1
     return 0

@@ -5,14 +5,21 @@
 """
 
 from .connect import get_client
-from .errors import (CleanupIncomplete, DockernetError, DockerUnavailable, ExpectationFailed,
-                     FeatureUnavailable, ImageUnavailable, LabError, UnknownObject)
+from .errors import (
+    CleanupIncomplete,
+    DockernetError,
+    DockerUnavailable,
+    ExpectationFailed,
+    ImageUnavailable,
+    LabError,
+    UnknownObject,
+)
 from .lab import Lab
 from .probe import ProbeResult
 
 __all__ = [
     "CleanupIncomplete", "DockernetError", "DockerUnavailable", "ExpectationFailed",
-    "FeatureUnavailable", "ImageUnavailable", "Lab", "LabError", "ProbeResult", "UnknownObject",
+    "ImageUnavailable", "Lab", "LabError", "ProbeResult", "UnknownObject",
     "get_client",
 ]
 __version__ = "0.1.0"

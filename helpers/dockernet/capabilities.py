@@ -3,7 +3,8 @@
 One :class:`HostReport` holds the engine's facts (from ``docker version`` and
 ``docker info``) and the results of three small probes, each run in a lab
 container (labelled, ``role="tool"``) of the dedicated lesson id ``doctor`` and
-removed afterwards. None of them changes the host:
+removed afterwards. None of them changes the host's interfaces or rules (a read-only
+listing with ``iptables-legacy`` may make the kernel load its legacy table module):
 
 - **links**: in a ``--network none`` container with ``NET_ADMIN``, make a veth
   pair and try a macvlan, an ipvlan and a VXLAN link on it. Those links live and
@@ -413,7 +414,8 @@ def host_report(client, probe: bool = True, learner: str | None = None) -> HostR
     """
     report = HostReport.from_daemon(client.info(), client.version())
     report.daemon = _daemon_text(client)
-    report.default_bridge = bool(client.networks.list(names=["bridge"]))
+    # The name filter matches parts of names too ("my-bridge"): keep exact matches only.
+    report.default_bridge = any(n.name == "bridge" for n in client.networks.list(names=["bridge"]))
     report.lab_image = image.image_tag()
     found = image.find(client, report.lab_image)
     report.lab_image_present = found is not None

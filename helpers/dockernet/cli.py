@@ -169,9 +169,7 @@ def cmd_image(args) -> int:
     if args.load:
         image.load_bundle(client, args.load)
         found = image.find(client)
-        if found is None:
-            print(f"note: {image.image_tag()} is still missing: this bundle is from another "
-                  "version of the course", file=sys.stderr)
+        if found is None:  # load_bundle has said which tag this checkout expects
             return 1
     else:
         found = image.ensure(client, allow_pull=not args.no_pull)

@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 
 import docker
 from docker.context import ContextAPI
+from docker.utils import kwargs_from_env
 
 from .errors import DockerUnavailable
 
@@ -53,7 +54,9 @@ def find_daemon(environ: dict | None = None) -> DaemonAddress:
     """
     env = os.environ if environ is None else environ
     if env.get("DOCKER_HOST"):
-        return DaemonAddress(env["DOCKER_HOST"], "DOCKER_HOST")
+        # docker-py's own reading of DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH.
+        params = kwargs_from_env(environment=env)
+        return DaemonAddress(params["base_url"], "DOCKER_HOST", params.get("tls"))
     name = env.get("DOCKER_CONTEXT") or _current_context_name()
     if name and name != "default":
         context = ContextAPI.get_context(name)
@@ -94,9 +97,7 @@ def get_client(environ: dict | None = None, timeout: int = 120) -> docker.Docker
         client = docker.DockerClient(base_url=address.base_url, tls=address.tls or False,
                                      timeout=timeout, version="auto")
         client.ping()
-    except docker.errors.DockerException as exc:
-        raise diagnose(exc, address) from None
-    except Exception as exc:  # requests/urllib3 errors surface in several shapes
+    except Exception as exc:  # docker, requests and urllib3 errors surface in several shapes
         raise diagnose(exc, address) from None
     _check_api_version(client, address)
     return client

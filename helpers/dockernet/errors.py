@@ -28,10 +28,6 @@ class ImageUnavailable(DockernetError):
     """The lab image is missing and cannot be built or loaded here."""
 
 
-class FeatureUnavailable(DockernetError):
-    """This host lacks a feature a lesson section needs (ipvlan, swarm, ...)."""
-
-
 class CleanupIncomplete(DockernetError):
     """Cleanup finished but some of the lab's objects are still there."""
 

@@ -5,8 +5,9 @@ container, or as a user without ``CAP_NET_ADMIN``). So the lab runs one helper
 container, ``host-view``, in the host's network namespace with ``NET_ADMIN``,
 and reads ``ip -j`` and ``iptables -S`` there. It is a lab object like any
 other (labelled, removed by ``lab.cleanup()``), with the ``tool`` role that
-keeps it out of the lesson's tables and plots. It only reads; it never changes
-the host.
+keeps it out of the lesson's tables and plots. It only reads: it changes no
+interface or rule of the host (a listing with ``iptables-legacy`` may make the
+kernel load its legacy table module, which holds no rules).
 
 Two layers, as in :mod:`dockernet.tables`: pure parsers that turn ``ip -j`` JSON
 and ``iptables -S`` text into rows (unit tested on captured output), and the lab

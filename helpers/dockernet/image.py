@@ -125,12 +125,15 @@ def build_from_dockerfile(client, tag: str | None = None, progress: Progress = p
     """``docker build`` images/lab, streaming the build's steps to ``progress``."""
     tag = tag or image_tag()
     progress(f"building {tag} from {recipe_dir() / 'Dockerfile'}")
-    for chunk in client.api.build(path=str(recipe_dir()), tag=tag, rm=True, decode=True):
-        if "error" in chunk:
-            raise ImageUnavailable(f"docker build failed: {chunk['error'].strip()}")
-        line = (chunk.get("stream") or chunk.get("status") or "").strip()
-        if line.startswith("Step ") or chunk.get("status", "").startswith("Pulling"):
-            progress("  " + line)
+    try:
+        for chunk in client.api.build(path=str(recipe_dir()), tag=tag, rm=True, decode=True):
+            if "error" in chunk:
+                raise ImageUnavailable(f"docker build failed: {chunk['error'].strip()}")
+            line = (chunk.get("stream") or chunk.get("status") or "").strip()
+            if line.startswith("Step ") or chunk.get("status", "").startswith("Pulling"):
+                progress("  " + line)
+    except docker.errors.APIError as exc:
+        raise ImageUnavailable(f"docker build failed: {exc.explanation or exc}") from None
     progress(f"built {tag}")
     return client.images.get(tag)
 
@@ -178,14 +181,19 @@ def build_with_debootstrap(client, tag: str | None = None, progress: Progress = 
         _run_logged(command, progress)
         _trim_tree(root)
         archive = Path(work) / "rootfs.tar"
-        subprocess.run(["tar", "-C", str(root), "--numeric-owner", "-cf", str(archive), "."],
-                       check=True)
+        packed = subprocess.run(["tar", "-C", str(root), "--numeric-owner", "-cf", str(archive),
+                                 "."], capture_output=True, text=True)
+        if packed.returncode != 0:
+            raise ImageUnavailable(f"packing the tree failed: {packed.stderr.strip()[-300:]}")
         progress(f"importing the tree ({archive.stat().st_size // 2**20} MB) as {tag}")
         repository, version = tag.split(":")
-        client.api.import_image_from_file(
-            str(archive), repository=repository, tag=version,
-            changes=['CMD ["bash"]', 'LABEL dockernet.image="lab"',
-                     "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"])
+        try:
+            client.api.import_image_from_file(
+                str(archive), repository=repository, tag=version,
+                changes=['CMD ["bash"]', 'LABEL dockernet.image="lab"',
+                         "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"])
+        except docker.errors.APIError as exc:
+            raise ImageUnavailable(f"docker import failed: {exc.explanation or exc}") from None
     progress(f"built {tag}")
     return client.images.get(tag)
 

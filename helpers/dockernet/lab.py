@@ -2,8 +2,9 @@
 
 Creating a ``Lab`` resets that learner's objects for that lesson (leftovers of a
 dead kernel included). Every container, network and volume it makes carries the
-lab's labels, and is looked up again by those labels, so re-running a cell
-returns what is there when the spec is the same and replaces it when it changed.
+lab's labels; it is found again by its namespaced name and trusted only if its
+labels say it is this learner's, so re-running a cell returns what is there when
+the spec is the same and replaces it when it changed.
 
 Learners type short names (``helloworld``, ``my-net``); the real Docker names
 are namespaced (``dn-alice-01-helloworld``) so many learners share one daemon.
@@ -25,12 +26,24 @@ import docker
 from docker.types import EndpointConfig, IPAMConfig, IPAMPool
 
 from . import addressing, image, probe
-from .cleanup import Removed, lab_objects, remove_lab_objects
+from .cleanup import Removed, remove_lab_objects
 from .connect import get_client
 from .errors import LabError, UnknownObject
-from .naming import (BUILTIN_NETWORKS, ROLE, SHORT_NAME, SPEC, check_short_name, display_name,
-                     docker_name, lab_labels, label_filters, learner_id, owned_by,
-                     sanitize_learner, spec_hash)
+from .naming import (
+    BUILTIN_NETWORKS,
+    ROLE,
+    SHORT_NAME,
+    SPEC,
+    check_short_name,
+    display_name,
+    docker_name,
+    lab_labels,
+    label_filters,
+    learner_id,
+    owned_by,
+    sanitize_learner,
+    spec_hash,
+)
 
 HELLO_PORT = 8000
 #: Every lab container's fallback DNS server: itself, where nothing listens. Names Docker does
@@ -125,13 +138,15 @@ class Lab:
         return self._owned(labels) and (labels or {}).get(SHORT_NAME) == short
 
     def get_container(self, name):
-        """The lab container a learner calls ``name`` (a Container passes through).
+        """The lab container a learner calls ``name``, freshly inspected.
+
+        A docker SDK Container is accepted too, if the lab made it for this lesson.
 
         Raises:
             UnknownObject: no such container in this lesson; the message lists the known ones.
         """
         if isinstance(name, docker.models.containers.Container):
-            return name
+            name = self.short_name(name) if self._owned(name.labels) else name.name
         check_short_name(name, what="container name")
         found = self._find_container(name)
         if found is None:
@@ -142,13 +157,13 @@ class Lab:
 
     def get_network(self, name):
         """The network a learner calls ``name``: Docker's own ``bridge``/``host``/``none``,
-        or a lab network. A Network passes through.
+        or a lab network (a docker SDK Network of this lesson is accepted too).
 
         Raises:
             UnknownObject: no such network in this lesson.
         """
         if isinstance(name, docker.models.networks.Network):
-            return name
+            name = self.short_name(name) if self._owned(name.attrs.get("Labels")) else name.name
         if name in BUILTIN_NETWORKS:
             return self.client.networks.get(name)
         check_short_name(name, what="network name")
@@ -254,12 +269,18 @@ class Lab:
 
     def _remove_network(self, network) -> None:
         network.reload()
-        for container_id in network.attrs.get("Containers") or {}:
-            container = self.client.containers.get(container_id)
-            if not self._owned(container.labels):
-                raise LabError(f"network {self.short_name(network)!r} has a container the lab did "
-                               f"not create attached ({container.name}); disconnect it first.")
-            network.disconnect(container_id, force=True)
+        attached = []
+        for endpoint_id in network.attrs.get("Containers") or {}:
+            try:  # overlay networks also list a load balancer endpoint ("lb-..."), not a container
+                attached.append(self.client.containers.get(endpoint_id))
+            except docker.errors.NotFound:
+                continue
+        foreign = [c.name for c in attached if not self._owned(c.labels)]
+        if foreign:  # checked before anything changes: all or nothing
+            raise LabError(f"network {self.short_name(network)!r} has containers the lab did not "
+                           f"create attached ({', '.join(foreign)}); disconnect them first.")
+        for container in attached:
+            network.disconnect(container.id, force=True)
         try:
             self.client.api.remove_network(network.id)
         except docker.errors.NotFound:
@@ -296,8 +317,10 @@ class Lab:
             docker.models.containers.Container: running.
         """
         check_short_name(name, what="container name")
-        mode, endpoint = self._network_settings(network, name, aliases)
-        spec = {"command": command, "network": network, "aliases": sorted(aliases or []),
+        mode, identity, endpoint = self._network_settings(network, name, aliases)
+        # The network's (or namespace owner's) id, not its name: when a lab network or a
+        # container: target is replaced, a re-run must replace this container too.
+        spec = {"command": command, "network": identity, "aliases": sorted(aliases or []),
                 "environment": environment or {}, "ports": _loopback_ports(ports),
                 "cap_add": sorted(cap_add or []), "volumes": volumes, "hostname": hostname,
                 "image": image_tag or self.image, "dns": dns, "role": role, "extra": extra}
@@ -335,17 +358,19 @@ class Lab:
         return container
 
     def _network_settings(self, network: str, name: str, aliases):
-        """Docker's network mode for ``network``, and the endpoint (aliases) on a lab network."""
+        """Docker's network mode for ``network``, its identity for the spec, and the endpoint
+        (aliases) on a lab network."""
         if network in BUILTIN_NETWORKS:
             if aliases:
                 raise LabError(f"aliases work on user-defined networks only, not on {network!r}: "
                                "create one with lab.network('my-net') and run on it.")
-            return network, None
+            return network, network, None
         if network.startswith("container:"):
-            return "container:" + self.get_container(network.split(":", 1)[1]).id, None
+            mode = "container:" + self.get_container(network.split(":", 1)[1]).id
+            return mode, mode, None
         real = self.get_network(network)
-        return real.name, EndpointConfig(self.client.api._version,
-                                         aliases=[name, *(aliases or [])])
+        return real.name, real.id, EndpointConfig(self.client.api._version,
+                                                  aliases=[name, *(aliases or [])])
 
     def hello_server(self, name: str, *, network: str = "bridge", message: str = "Hello Docker!",
                      port: int = HELLO_PORT, aliases=None, **extra):
@@ -369,20 +394,20 @@ class Lab:
         """Connect a container to a lab network (idempotent); its name becomes a DNS alias."""
         target = self.get_container(container)
         net = self.get_network(network)
+        if net.name in BUILTIN_NETWORKS and aliases:
+            raise LabError(f"aliases work on user-defined networks only, not on {net.name!r}.")
         wanted = sorted({self.short_name(target), *(aliases or [])})
-        target.reload()
         current = (target.attrs["NetworkSettings"]["Networks"] or {}).get(net.name)
-        if current is not None:
-            have = sorted(set(current.get("Aliases") or []) - {target.id[:12]})
-            if net.name in BUILTIN_NETWORKS or have == wanted:
-                return target
-            net.disconnect(target)
-        if net.name in BUILTIN_NETWORKS:
-            if aliases:
-                raise LabError(f"aliases work on user-defined networks only, not on {net.name!r}.")
-            net.connect(target)
-        else:
-            net.connect(target, aliases=wanted)
+        try:
+            if current is not None:
+                have = sorted(set(current.get("Aliases") or []) - {target.id[:12]})
+                if net.name in BUILTIN_NETWORKS or have == wanted:
+                    return target
+                net.disconnect(target)
+            net.connect(target, aliases=None if net.name in BUILTIN_NETWORKS else wanted)
+        except docker.errors.APIError as exc:
+            raise _explain_api_error(exc, f"connecting {self.short_name(target)!r} to "
+                                          f"{self.short_name(net)!r}") from None
         target.reload()
         return target
 
@@ -390,10 +415,12 @@ class Lab:
         """Disconnect a container from a network (nothing happens if it is not connected)."""
         target = self.get_container(container)
         net = self.get_network(network)
-        target.reload()
         if net.name in (target.attrs["NetworkSettings"]["Networks"] or {}):
-            net.disconnect(target)
-        target.reload()
+            try:
+                net.disconnect(target)
+            except docker.errors.APIError as exc:
+                raise _explain_api_error(exc, f"disconnecting {self.short_name(target)!r}") from None
+            target.reload()
         return target
 
     def volume(self, name: str):
@@ -402,7 +429,13 @@ class Lab:
         for found in self.client.volumes.list(filters=self._filters(name)):
             if self._owned(found.attrs.get("Labels")):
                 return found
-        return self.client.volumes.create(self.name(name), labels=self._labels(name, {}))
+        # Docker hands back an existing volume of that name instead of failing: re-check it.
+        created = self.client.volumes.create(self.name(name), labels=self._labels(name, {}))
+        if not self._owns(created.attrs.get("Labels"), name):
+            raise LabError(f"volume {name!r}: a volume named {created.name} exists that the lab did "
+                           "not create; the lab never touches it. Rename or remove it yourself, or "
+                           "set DOCKERNET_LEARNER to another id.")
+        return created
 
     # -- looking and probing -------------------------------------------------------------
 
@@ -410,10 +443,9 @@ class Lab:
         """A container's IPv4 address on a network (``"bridge"`` by default)."""
         target = self.get_container(container)
         net = self.get_network(network)
-        target.reload()
         endpoint = (target.attrs["NetworkSettings"]["Networks"] or {}).get(net.name)
         if not endpoint or not endpoint.get("IPAddress"):
-            on = ", ".join(display_name(None, n) for n in target.attrs["NetworkSettings"]["Networks"])
+            on = ", ".join(target.attrs["NetworkSettings"]["Networks"] or {})
             raise UnknownObject(f"{self.short_name(target)!r} has no address on "
                                 f"{self.short_name(net)!r} (it is on: {on or 'no network'}).")
         return endpoint["IPAddress"]
@@ -460,17 +492,27 @@ class Lab:
     #: A lesson's first cell resets its namespace: the same removal, leftovers of any session.
     reset = cleanup
 
-    def objects(self) -> dict:
-        """This lesson's objects as the daemon lists them (raw dicts)."""
-        return lab_objects(self.client, self.learner, self.lesson)
-
 
 def _loopback_ports(ports: dict | None) -> dict:
-    # Published ports bind to 127.0.0.1 unless the lesson spells out another address.
-    out = {}
-    for container_port, host in (ports or {}).items():
-        out[container_port] = ("127.0.0.1", host) if isinstance(host, int) or host is None else host
-    return out
+    """Bind every published port to 127.0.0.1 unless an address is spelled out.
+
+    docker-py reads a bare port (``8080``, ``"8080"``, ``None``), a one-tuple or a list of
+    them as "every interface"; an ``(address, port)`` tuple keeps its address.
+
+    >>> _loopback_ports({"80/tcp": 8080, "81/tcp": "8081", "82/tcp": [8082, None],
+    ...                  "83/tcp": ("0.0.0.0", 8083), "84/tcp": (8084,)})
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'80/tcp': ('127.0.0.1', 8080), '81/tcp': ('127.0.0.1', '8081'),
+     '82/tcp': [('127.0.0.1', 8082), ('127.0.0.1', None)], '83/tcp': ('0.0.0.0', 8083),
+     '84/tcp': ('127.0.0.1', 8084)}
+    """
+    def bind(host):
+        if isinstance(host, tuple):
+            return host if len(host) == 2 else ("127.0.0.1", host[0])
+        return ("127.0.0.1", host)
+
+    return {container_port: [bind(h) for h in host] if isinstance(host, list) else bind(host)
+            for container_port, host in (ports or {}).items()}
 
 
 def _explain_api_error(exc: docker.errors.APIError, what: str) -> LabError:

@@ -33,8 +33,8 @@ sent.
 from __future__ import annotations
 
 import hashlib
-import json
 import ipaddress
+import json
 import shlex
 import time
 from collections.abc import Iterable, Iterator
@@ -373,7 +373,12 @@ def _world(lab, container, own_link: dict, inside: str, host_if: str) -> Outside
 
 def _sole_owner(routes: list[dict], subnet: ipaddress.IPv4Network, host_if: str) -> bool:
     """True when only ``host_if`` routes ``subnet`` (no other learner picked it too)."""
-    devices = {route.get("dev") for route in routes
-               if route.get("dst") not in (None, "default")
-               and ipaddress.ip_network(route["dst"], strict=False).overlaps(subnet)}
+    devices = {route.get("dev") for route in routes if _overlaps(route.get("dst"), subnet)}
     return devices == {host_if}
+
+
+def _overlaps(destination, subnet: ipaddress.IPv4Network) -> bool:
+    try:  # "default", a missing dst, or an IPv6 route: not ours to worry about
+        return ipaddress.ip_network(destination, strict=False).overlaps(subnet)
+    except (TypeError, ValueError):
+        return False

@@ -18,9 +18,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import docker
 import pandas as pd
 
-from .errors import ExpectationFailed
+from .errors import ExpectationFailed, LabError
 from .naming import display_name
 
 TIMEOUT_EXIT = 124  # coreutils timeout's exit code when it had to stop the command
@@ -76,7 +77,8 @@ class ProbeResult:
 
     def __str__(self) -> str:
         mark = "ok" if self.ok else ("timed out" if self.timed_out else f"failed (exit {self.exit_code})")
-        return f"[{self.source}]$ {shlex.join(self.command)}\n{self.output}\n-> {mark} in {self.elapsed:.2f} s"
+        return (f"[{self.source}]$ {shlex.join(self.command)}\n{self.output}\n"
+                f"-> {mark} in {self.elapsed:.2f} s")
 
     def _repr_html_(self) -> str:
         colour = "#1b7f3b" if self.ok else "#b42318"
@@ -91,6 +93,13 @@ def _source_name(container) -> str:
     return display_name(container.labels, container.name)
 
 
+def _last_logs(container) -> str:
+    try:
+        return container.logs(tail=5).decode(errors="replace").strip()
+    except docker.errors.APIError:
+        return ""
+
+
 def run(container, command, timeout: float = 10) -> ProbeResult:
     """Run ``command`` (list or shell string) inside ``container`` under ``timeout``.
 
@@ -102,7 +111,13 @@ def run(container, command, timeout: float = 10) -> ProbeResult:
     argv = ["sh", "-c", command] if isinstance(command, str) else list(command)
     wrapped = ["timeout", "-k", "1", f"{timeout:g}", *argv]
     start = time.perf_counter()
-    exit_code, output = container.exec_run(wrapped, demux=False)
+    try:
+        exit_code, output = container.exec_run(wrapped, demux=False)
+    except docker.errors.APIError as exc:  # typically: the container is not running
+        logs = _last_logs(container)
+        raise LabError(f"cannot run a command in {_source_name(container)!r}: "
+                       f"{exc.explanation or exc}. Re-run the cell that starts it"
+                       + (f"; its last log lines:\n{logs}" if logs else ".")) from None
     elapsed = time.perf_counter() - start
     text = (output or b"").decode(errors="replace").strip()
     return ProbeResult(_source_name(container), argv, exit_code, text, elapsed)

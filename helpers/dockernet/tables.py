@@ -206,7 +206,7 @@ def networks_frame(rows: list[dict]) -> pd.DataFrame:
 
 def _inspect_containers(lab, containers=None) -> list[dict]:
     chosen = lab.containers() if containers is None else [lab.get_container(c) for c in containers]
-    return [lab.client.api.inspect_container(c.id) for c in chosen]
+    return [c.attrs for c in chosen]  # the SDK's list and get already inspected each one
 
 
 def networks(lab, names=None) -> pd.DataFrame:

@@ -13,10 +13,9 @@ import sys
 from pathlib import Path
 
 import docker
+import dockernet as dn
 import nbformat
 import pytest
-
-import dockernet as dn
 from dockernet import image
 from dockernet.cleanup import lab_objects
 from dockernet.cli import SOLUTION_PLACEHOLDER

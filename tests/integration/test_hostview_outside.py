@@ -8,9 +8,8 @@ the lab's containers.
 import ipaddress
 import time
 
-import pytest
-
 import dockernet as dn
+import pytest
 from dockernet import hostview, outside, probe
 from dockernet.cleanup import lab_objects, remove_lab_objects
 

@@ -2,9 +2,8 @@
 
 import time
 
-import pytest
-
 import dockernet as dn
+import pytest
 from dockernet import image, probe
 
 

@@ -3,9 +3,8 @@
 import ipaddress
 
 import docker
-import pytest
-
 import dockernet as dn
+import pytest
 from dockernet import addressing
 from dockernet.cleanup import lab_objects, remove_lab_objects
 from dockernet.naming import LAB, LEARNER, LESSON, SESSION, SHORT_NAME
@@ -55,9 +54,20 @@ def test_same_spec_returns_the_same_object_and_a_new_spec_replaces_it(lab, clien
 
 def test_replacing_a_network_detaches_the_labs_own_containers(lab):
     lab.network("my-net")
-    lab.run("web", network="my-net")
+    first = lab.run("web", network="my-net")
     replaced = lab.network("my-net", hosts=300)
     assert ipaddress.ip_network(replaced.attrs["IPAM"]["Config"][0]["Subnet"]).prefixlen == 23
+    # Re-running the container's cell puts it on the new network, not the old one's ghost.
+    again = lab.run("web", network="my-net")
+    assert again.id != first.id
+    assert ipaddress.ip_address(lab.ip("web", "my-net")) in ipaddress.ip_network(
+        replaced.attrs["IPAM"]["Config"][0]["Subnet"])
+
+
+def test_a_stopped_container_gives_one_clear_error_when_probed(lab):
+    lab.run("web").stop(timeout=1)
+    with pytest.raises(dn.LabError, match="cannot run a command in 'web'.*Re-run the cell"):
+        lab.exec("web", "true")
 
 
 def test_a_stopped_container_is_recreated_running(lab):
@@ -99,6 +109,10 @@ def test_objects_without_our_labels_survive_every_cleanup_path(lab, client, lear
     try:
         with pytest.raises(dn.LabError, match="did not create"):
             lab.run("web")  # its Docker name is taken by an object the lab must not touch
+        with pytest.raises(dn.LabError, match="did not create"):
+            lab.volume("data")  # Docker would hand back the foreign volume: refused
+        with pytest.raises(dn.UnknownObject):
+            lab.connect(foreign[0], "bridge")  # an SDK object the lab did not make
         lab.cleanup()
         dn.Lab(LESSON_ID, learner=learner, client=client, quiet=True)  # the reset path
         # The instructor's --all-learners path (learner=None), kept to this test's lesson so a

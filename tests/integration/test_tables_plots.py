@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import ipaddress
 
-import pytest
-from matplotlib.figure import Figure
-
 import dockernet as dn
+import pytest
 from dockernet import plots, tables
+from dockernet.cleanup import lab_objects
+from matplotlib.figure import Figure
 
 LEARNER = "hA-test"
 LESSON = "97-tables-plots"
@@ -33,7 +33,7 @@ def lab():
         yield lab
     finally:
         lab.cleanup()
-    assert not any(lab.objects().values()), "cleanup left objects behind"
+    assert not any(lab_objects(lab.client, lab.learner).values()), "cleanup left objects behind"
 
 
 def inspect(lab, short):

@@ -7,10 +7,9 @@ re-running from the top works (the setup cell resets the lesson's namespace).
 from pathlib import Path
 
 import pytest
-from nbrun import execute, outputs_text
-
 from dockernet.checks import FAILED_MARK
 from dockernet.cleanup import lab_objects
+from nbrun import execute, outputs_text
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 
@@ -36,4 +35,4 @@ def test_lesson_runs_twice_and_shows_what_it_claims(path, client, lab_image, lea
 
 
 def test_every_lesson_has_assertions_on_what_it_must_show():
-    assert {p.stem[:2] for p in NOTEBOOKS} >= set(MUST_SHOW)
+    assert {p.stem[:2] for p in NOTEBOOKS} == set(MUST_SHOW), "add the new lesson to MUST_SHOW"

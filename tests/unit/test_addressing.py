@@ -3,7 +3,6 @@
 import ipaddress
 
 import pytest
-
 from dockernet import addressing
 from dockernet.errors import LabError
 

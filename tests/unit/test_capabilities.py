@@ -4,11 +4,19 @@ import json
 
 import pandas as pd
 import pytest
-
 from dockernet import capabilities
-from dockernet.capabilities import (FULL, NO, PARTIAL, HostReport, firewall_from_info,
-                                    firewall_from_probe, is_rootless, lessons_table,
-                                    links_from_probe, parse_exit_codes)
+from dockernet.capabilities import (
+    FULL,
+    NO,
+    PARTIAL,
+    HostReport,
+    firewall_from_info,
+    firewall_from_probe,
+    is_rootless,
+    lessons_table,
+    links_from_probe,
+    parse_exit_codes,
+)
 
 #: Trimmed from this project's Debian 12 machine (docker.io 20.10).
 DEBIAN_INFO = {

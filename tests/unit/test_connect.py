@@ -4,7 +4,6 @@ import json
 
 import pytest
 from docker.context.config import get_context_id
-
 from dockernet import connect
 from dockernet.errors import DockerUnavailable
 
@@ -62,3 +61,12 @@ def test_old_engines_are_refused_with_the_fix():
     assert connect.api_version_problem({"ApiVersion": "1.47", "Version": "27.5"}, "x") is None
     problem = connect.api_version_problem({"ApiVersion": "1.39", "Version": "18.09"}, "x")
     assert "1.41" in problem and "upgrade" in problem.lower()
+
+
+def test_tls_settings_come_with_docker_host(tmp_path):
+    for name in ("ca.pem", "cert.pem", "key.pem"):
+        (tmp_path / name).write_text("not a real certificate")
+    address = connect.find_daemon({"DOCKER_HOST": "tcp://127.0.0.1:2376",
+                                   "DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(tmp_path)})
+    assert address.base_url == "tcp://127.0.0.1:2376"
+    assert address.tls.cert == (str(tmp_path / "cert.pem"), str(tmp_path / "key.pem"))

@@ -1,7 +1,6 @@
 """Label and naming rules: pure logic, no daemon."""
 
 import pytest
-
 from dockernet import naming
 from dockernet.errors import LabError
 

@@ -18,11 +18,10 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
+from dockernet import plots, tables
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.text import Text
-
-from dockernet import plots, tables
 
 DATA = Path(__file__).parent / "data"
 

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from dockernet import tables
 from dockernet.naming import display_name
 

@@ -45,6 +45,16 @@ class CheckResult:
         return f"CheckResult(passed=False, hint={self.hint!r})"
 
 
+def container_or_none(lab, name):
+    """The lab's container called ``name``, or ``None`` when the learner has not made it yet."""
+    from ..errors import UnknownObject
+
+    try:
+        return lab.get_container(name)
+    except UnknownObject:
+        return None
+
+
 def verdict(conditions, praise: str = "") -> CheckResult:
     """The first failed ``(condition, hint)`` pair decides; all true means passed.
 

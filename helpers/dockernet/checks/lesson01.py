@@ -14,18 +14,11 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from .. import hostview
-from ..errors import UnknownObject
 from ..probe import ProbeResult
-from . import CheckResult, verdict
+from . import CheckResult, container_or_none, verdict
 
 SOURCE, TARGET, PORT = "helloworld", "helloworld3", 8000
 
-
-def _container_or_none(lab, name):
-    try:
-        return lab.get_container(name)
-    except UnknownObject:
-        return None
 
 
 def _curl_url(result: ProbeResult) -> str | None:
@@ -43,7 +36,7 @@ def reach_helloworld3(lab, result) -> CheckResult:
         lab (dockernet.Lab): the lesson's lab.
         result (ProbeResult): what your ``lab.curl(...)`` returned.
     """
-    helloworld3 = _container_or_none(lab, TARGET)
+    helloworld3 = container_or_none(lab, TARGET)
     if helloworld3 is None:
         return CheckResult(False, f"There is no container called {TARGET} yet: section 1 shows "
                                   "how helloworld and helloworld2 were started.")
@@ -87,7 +80,7 @@ def helloworld2_veth(lab, answer) -> CheckResult:
         lab (dockernet.Lab): the lesson's lab.
         answer (str): an interface name on the host, e.g. as ``ip link`` prints it.
     """
-    if _container_or_none(lab, "helloworld2") is None:
+    if container_or_none(lab, "helloworld2") is None:
         return CheckResult(False, "helloworld2 is gone: re-run section 1 first.")
     if not isinstance(answer, str) or not answer.strip():
         return CheckResult(False, "Set `answer` to the interface's name, as a string.")

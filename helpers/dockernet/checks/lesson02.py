@@ -14,7 +14,8 @@ from __future__ import annotations
 import ipaddress
 
 from ..errors import UnknownObject
-from . import CheckResult, verdict
+from ..naming import BUILTIN_NETWORKS
+from . import CheckResult, container_or_none, verdict
 
 EXERCISE_NET = "exercise-net"
 EXERCISE_MEMBERS = ("helloworld2", "db")
@@ -49,12 +50,6 @@ def _names(names) -> str:
     return f"{', '.join(names[:-1])} and {names[-1]} are"
 
 
-def _container_or_none(lab, name):
-    try:
-        return lab.get_container(name)
-    except UnknownObject:
-        return None
-
 
 def exercise_net(lab) -> CheckResult:
     """Exercise 1: ``exercise-net`` is a bridge with a subnet the learner chose,
@@ -71,7 +66,7 @@ def exercise_net(lab) -> CheckResult:
     network.reload()
     subnet = _subnet(network)
     members = {lab.short_name(c): c for c in
-               (_container_or_none(lab, name) for name in EXERCISE_MEMBERS) if c is not None}
+               (container_or_none(lab, name) for name in EXERCISE_MEMBERS) if c is not None}
     missing_containers = [name for name in EXERCISE_MEMBERS if name not in members]
     attached = set((network.attrs.get("Containers") or {}).keys())
     not_attached = [name for name, c in members.items() if c.id not in attached]
@@ -112,14 +107,14 @@ def api_alias(lab) -> CheckResult:
     Args:
         lab (dockernet.Lab): the lesson's lab.
     """
-    helloworld = _container_or_none(lab, "helloworld")
-    helloworld2 = _container_or_none(lab, "helloworld2")
+    helloworld = container_or_none(lab, "helloworld")
+    helloworld2 = container_or_none(lab, "helloworld2")
     if helloworld is None or helloworld2 is None:
         return CheckResult(False, "helloworld or helloworld2 is gone: re-run section 1 first.")
     client_side = _endpoints(helloworld)
     server_side = _endpoints(helloworld2)
     shared = [name for name in server_side if name in client_side
-              and name not in ("bridge", "host", "none")]
+              and name not in BUILTIN_NETWORKS]
     if not shared:
         return CheckResult(False, "helloworld and helloworld2 share no user-defined network, so "
                                   "helloworld's DNS server (127.0.0.11) cannot know any name of "
