@@ -134,18 +134,29 @@ def first_free(pool: IPv4Network, prefix: int, taken: Iterable[IPv4Network],
                    "`python -m dockernet clean` or set DOCKERNET_POOL to a bigger private range.")
 
 
+def ipv4_configs(network: dict) -> list[tuple[IPv4Network, dict]]:
+    """``(subnet, IPAM config)`` for each IPv4 subnet of a ``docker network inspect`` dict.
+
+    >>> ipv4_configs({"IPAM": {"Config": [{"Subnet": "fd00::/64"}, {"Subnet": "10.1.0.0/24"}]}})
+    [(IPv4Network('10.1.0.0/24'), {'Subnet': '10.1.0.0/24'})]
+    >>> ipv4_configs({"Name": "host", "IPAM": {"Config": []}})
+    []
+    """
+    found = []
+    for config in (network.get("IPAM") or {}).get("Config") or []:
+        try:
+            subnet = ipaddress.ip_network(config.get("Subnet", ""), strict=False)
+        except ValueError:
+            continue
+        if subnet.version == 4:
+            found.append((subnet, config))
+    return found
+
+
 def docker_subnets(client) -> list[tuple[str, IPv4Network]]:
     """``(network name, subnet)`` for every IPv4 subnet on this daemon, lab or not."""
-    subnets = []
-    for net in client.api.networks():
-        for config in (net.get("IPAM") or {}).get("Config") or []:
-            try:
-                subnet = ipaddress.ip_network(config.get("Subnet", ""), strict=False)
-            except ValueError:
-                continue
-            if subnet.version == 4:
-                subnets.append((net.get("Name", "?"), subnet))
-    return subnets
+    return [(net.get("Name", "?"), subnet) for net in client.api.networks()
+            for subnet, _ in ipv4_configs(net)]
 
 
 def host_routes(path: str = "/proc/net/route") -> list[IPv4Network]:

@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
+from .addressing import ipv4_configs
 from .naming import BUILTIN_NETWORKS, display_name
 
 NETWORK_COLUMNS = ["network", "docker_name", "driver", "subnet", "gateway", "internal",
@@ -41,13 +42,8 @@ ENDPOINT_COLUMNS = ["container", "network", "ipv4", "prefix", "gateway", "mac", 
 
 def _ipv4_config(network: dict) -> dict:
     """The network's first IPv4 IPAM config (``{}`` for host/none, or IPv6 only)."""
-    for config in (network.get("IPAM") or {}).get("Config") or []:
-        try:
-            if ipaddress.ip_network(config.get("Subnet", ""), strict=False).version == 4:
-                return config
-        except ValueError:
-            continue
-    return {}
+    configs = ipv4_configs(network)
+    return configs[0][1] if configs else {}
 
 
 def network_rows(network_inspects: Iterable[dict], lab_container_ids: Iterable[str] = (),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 
+from ..addressing import ipv4_configs
 from ..errors import UnknownObject
 from ..naming import BUILTIN_NETWORKS
 from . import CheckResult, container_or_none, verdict
@@ -29,12 +30,8 @@ def _endpoints(container) -> dict:
 
 
 def _subnet(network) -> ipaddress.IPv4Network | None:
-    for config in (network.attrs.get("IPAM") or {}).get("Config") or []:
-        try:
-            return ipaddress.ip_network(config.get("Subnet", ""), strict=False)
-        except ValueError:
-            continue
-    return None
+    configs = ipv4_configs(network.attrs)
+    return configs[0][0] if configs else None
 
 
 def _addresses(lookup_result) -> set[str]:
