@@ -232,9 +232,10 @@ class Lab:
             return existing
         taken = [(owner, net) for owner, net in addressing.docker_subnets(self.client)
                  if existing is None or owner != existing.name]
+        routes = addressing.host_routes()
         if requested is not None:
             clash = addressing.overlapping(requested, [net for _, net in taken])
-            clash += addressing.overlapping(requested, addressing.host_routes())
+            clash += addressing.overlapping(requested, routes)
             if clash:
                 owners = [f"{owner} ({net})" for owner, net in taken if net in clash] or \
                     [f"a host route ({net})" for net in clash]
@@ -242,11 +243,11 @@ class Lab:
                                f"subnet that overlaps none, or leave subnet out and the lab picks one.")
         if existing is not None:
             self._remove_network(existing)
-        return self._create_network(name, spec, requested, hosts, taken)
+        return self._create_network(name, spec, requested, hosts,
+                                    busy=[net for _, net in taken] + routes)
 
-    def _create_network(self, name, spec, requested, hosts, taken):
+    def _create_network(self, name, spec, requested, hosts, busy):
         prefix = addressing.prefix_for_hosts(hosts) if hosts else addressing.DEFAULT_PREFIX
-        busy = [net for _, net in taken] + addressing.host_routes()
         tried = []
         for _attempt in range(20):
             subnet = requested or addressing.first_free(self.pool, prefix, busy,
