@@ -39,8 +39,9 @@ bench: setup
 
 notebooks: setup $(NOTEBOOKS)
 
+# --update keeps the cell ids of the committed notebook, so a one-line edit is a one-line diff.
 notebooks/%.ipynb: lessons/%.md
-	$(VENV)/bin/jupytext --to ipynb --output $@ $<
+	$(VENV)/bin/jupytext --to ipynb $(if $(wildcard $@),--update) --output $@ $<
 
 image-bundle: image
 	$(PY) -m dockernet bundle $(BUNDLE)

@@ -29,8 +29,8 @@ import docker
 from .errors import ImageUnavailable
 
 REPOSITORY = "dockernet-lab"
-BASE_IMAGE = "debian:bookworm-slim"
-SUITE = "bookworm"
+BASE_IMAGE = "debian:trixie-slim"
+SUITE = "trixie"
 #: Bump when the debootstrap recipe below changes in a way the files do not show.
 RECIPE_VERSION = "1"
 Progress = Callable[[str], None]
@@ -78,7 +78,7 @@ def ensure(client: docker.DockerClient, progress: Progress = print, allow_pull: 
     Args:
         client: a docker SDK client.
         progress: called with one line of text per step.
-        allow_pull: may the registry path pull ``debian:bookworm-slim``.
+        allow_pull: may the registry path pull ``debian:trixie-slim``.
 
     Returns:
         docker.models.images.Image: the lab image.

@@ -15,7 +15,7 @@ def test_the_image_is_present_and_has_the_tools(client, lab_image, learner):
                                    "do command -v $tool || exit 1; done")
     assert tools.ok and len(tools.output.splitlines()) == 10
     lab.exec("box", "python3 -c 'import http.server'").expect_success()
-    lab.exec("box", "grep -q bookworm /etc/os-release").expect_success()
+    lab.exec("box", "grep -q trixie /etc/os-release").expect_success()
 
 
 def test_bundle_round_trip(client, lab_image, tmp_path):
