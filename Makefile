@@ -9,7 +9,8 @@ BUNDLE ?= dockernet-lab.tar.gz
 # JupyterLab refuses to start as root unless told; CI and containers run as root.
 JUPYTER_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test image image-bundle notebooks student-copy clean bench doctor
+.PHONY: setup lab test image image-bundle notebooks student-copy clean bench doctor \
+	engine engine-stop test-engines
 
 setup: $(STAMP)
 
@@ -33,6 +34,21 @@ lab: setup
 
 test: setup
 	$(PY) -m pytest
+
+# Contributors: the suite again on a current engine (Debian sid's Docker 28, Docker-in-Docker).
+# `make engine` builds it from Debian's mirror (root, debootstrap) and prints its DOCKER_HOST.
+ENGINE_HOST = $(shell $(PY) -c 'from dockernet import testengine; print(testengine.docker_host())' 2>/dev/null)
+
+engine: image
+	$(PY) -m dockernet test-engine start
+
+engine-stop: setup
+	$(PY) -m dockernet test-engine stop
+
+# The daemon-gone test stops and restarts the engine through the host's daemon: it is told where.
+test-engines: engine
+	DOCKERNET_TEST_ENGINE=1 DOCKERNET_OUTER_DOCKER_HOST=$${DOCKER_HOST:-unix:///var/run/docker.sock} \
+	DOCKER_HOST=$(ENGINE_HOST) $(PY) -m pytest tests/integration tests/notebooks
 
 bench: setup
 	$(PY) bench/run.py

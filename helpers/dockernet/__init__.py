@@ -15,6 +15,7 @@ from .errors import (
     UnknownObject,
 )
 from .lab import Lab
+from .notebook import install_error_display
 from .probe import ProbeResult
 
 __all__ = [
@@ -23,6 +24,9 @@ __all__ = [
     "get_client",
 ]
 __version__ = "0.1.0"
+
+# In a notebook, the lab's own errors (a daemon gone, bad input) print as one paragraph.
+install_error_display()
 
 #: Submodules a notebook reaches as ``dn.tables``, ``dn.plots``...; imported on first use so
 #: that ``python -m dockernet doctor`` does not pay for matplotlib.

@@ -5,6 +5,7 @@
     python -m dockernet image [--load FILE] [--no-pull]
     python -m dockernet bundle FILE
     python -m dockernet student-copy SRC DST
+    python -m dockernet test-engine start|stop [--purge]   contributors: Docker 28 for the tests
 
 Every failure the course expects (no daemon, a bad bundle path, ...) prints one
 paragraph with the fix and exits 1: never a Python traceback.
@@ -111,7 +112,33 @@ def build_parser() -> argparse.ArgumentParser:
     student.add_argument("src", metavar="SRC", help="a .ipynb file or a folder of them")
     student.add_argument("dst", metavar="DST", help="the folder (or .ipynb file) to write")
     student.set_defaults(handler=cmd_student_copy)
+
+    engine = commands.add_parser(
+        "test-engine", help="contributors: a current Docker engine (Debian sid's) to test against",
+        description="start: build (debootstrap, no registry; as root) and run Debian sid's Docker "
+                    "as a Docker-in-Docker engine, copy the lab image into it, and print the "
+                    "DOCKER_HOST that reaches it. stop: remove its container, volume and socket "
+                    "folder (--purge: its image too). Everything it makes is labelled "
+                    "dockernet.testengine=1.")
+    engine.add_argument("action", choices=["start", "stop"])
+    engine.add_argument("--purge", action="store_true", help="stop: remove the engine image too")
+    engine.set_defaults(handler=cmd_test_engine)
     return parser
+
+
+# -- test-engine ----------------------------------------------------------------------------
+
+
+def cmd_test_engine(args) -> int:
+    from . import testengine
+
+    client = get_client()
+    if args.action == "stop":
+        testengine.stop(client, purge=args.purge)
+        return 0
+    url = testengine.start(client)
+    print(f"DOCKER_HOST={url}")
+    return 0
 
 
 # -- doctor ---------------------------------------------------------------------------------

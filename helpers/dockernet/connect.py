@@ -2,7 +2,11 @@
 
 Order: ``DOCKER_HOST``; then the docker CLI's context (``DOCKER_CONTEXT``, else
 ``currentContext`` in ``~/.docker/config.json``); then the default socket.
-Every failure becomes :class:`~dockernet.errors.DockerUnavailable` with a fix.
+Every failure becomes :class:`~dockernet.errors.DockerUnavailable` with a fix,
+including a daemon that goes away in the middle of a lesson (restarted, crashed,
+Docker Desktop quit): the client :func:`get_client` returns turns a lost
+connection into the same one clear message instead of a traceback through
+requests and urllib3.
 
 >>> from dockernet.connect import get_client
 >>> client = get_client()          # doctest: +SKIP
@@ -17,6 +21,8 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 
 import docker
+import requests
+import urllib3
 from docker.context import ContextAPI
 from docker.utils import kwargs_from_env
 
@@ -25,6 +31,12 @@ from .errors import DockerUnavailable
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 #: Docker Engine 20.10 speaks API 1.41: the oldest engine the lessons were checked on.
 MIN_API_VERSION = (1, 41)
+#: What a daemon that stopped, crashed or lost its socket looks like from the client side.
+#: Builtin ConnectionError covers refused, reset, aborted and broken-pipe sockets.
+LOST_CONNECTION_ERRORS = (requests.exceptions.ConnectionError,
+                          requests.exceptions.ChunkedEncodingError,
+                          urllib3.exceptions.ProtocolError, ConnectionError)
+RERUN_HINT = " Then re-run the lesson from the top: its first cell puts everything back."
 
 
 @dataclass(frozen=True)
@@ -78,8 +90,52 @@ def _current_context_name() -> str | None:
     return get_current_context_name()
 
 
+class GuardedAPIClient(docker.APIClient):
+    """A docker SDK low-level client that reports a lost daemon as :class:`DockerUnavailable`.
+
+    Every request goes through :meth:`send`, and non-streamed exec output through
+    :meth:`_read_from_socket`; both turn a dropped or refused connection into the
+    diagnosis :func:`diagnose` gives for a missing daemon.
+
+    Args:
+        address (DaemonAddress): where the daemon is, for the message.
+        **kwargs: as for ``docker.APIClient``.
+    """
+
+    def __init__(self, address: "DaemonAddress", **kwargs):
+        self.address = address
+        #: Has the daemon answered yet? After that, a lost connection happened "midway".
+        self.answered = False
+        super().__init__(**kwargs)
+
+    def send(self, request, **kwargs):
+        try:
+            response = super().send(request, **kwargs)
+        except LOST_CONNECTION_ERRORS as exc:
+            raise diagnose(exc, self.address, midway=self.answered) from None
+        self.answered = True
+        return response
+
+    def _read_from_socket(self, response, stream, tty=True, demux=False):
+        try:
+            return super()._read_from_socket(response, stream, tty=tty, demux=demux)
+        except LOST_CONNECTION_ERRORS as exc:
+            raise diagnose(exc, self.address, midway=True) from None
+
+
+class GuardedClient(docker.DockerClient):
+    """``docker.DockerClient`` over a :class:`GuardedAPIClient`."""
+
+    def __init__(self, address: "DaemonAddress", **kwargs):
+        # DockerClient.__init__ only builds its APIClient; build ours instead.
+        self.api = GuardedAPIClient(address, **kwargs)
+
+
 def get_client(environ: dict | None = None, timeout: int = 120) -> docker.DockerClient:
     """A docker SDK client for a daemon that answers and is new enough.
+
+    If the daemon goes away later, the client's calls raise :class:`DockerUnavailable`
+    (not a ``requests`` ConnectionError), with the fix and "re-run the lesson from the top".
 
     Args:
         environ (dict): the environment to read (default: ``os.environ``).
@@ -94,9 +150,11 @@ def get_client(environ: dict | None = None, timeout: int = 120) -> docker.Docker
     address = find_daemon(environ)
     _check_socket_file(address)
     try:
-        client = docker.DockerClient(base_url=address.base_url, tls=address.tls or False,
-                                     timeout=timeout, version="auto")
+        client = GuardedClient(address, base_url=address.base_url, tls=address.tls or False,
+                               timeout=timeout, version="auto")
         client.ping()
+    except DockerUnavailable:  # the guard already diagnosed it
+        raise
     except Exception as exc:  # docker, requests and urllib3 errors surface in several shapes
         raise diagnose(exc, address) from None
     _check_api_version(client, address)
@@ -121,8 +179,31 @@ def _check_socket_file(address: DaemonAddress) -> None:
     )
 
 
-def diagnose(exc: BaseException, address: DaemonAddress) -> DockerUnavailable:
-    """Turn a low-level connection error into one clear :class:`DockerUnavailable`."""
+def diagnose(exc: BaseException, address: DaemonAddress, midway: bool = False) -> DockerUnavailable:
+    """Turn a low-level connection error into one clear :class:`DockerUnavailable`.
+
+    Args:
+        exc: what requests, urllib3 or the socket raised.
+        address: the daemon that was asked.
+        midway (bool): the client had worked before (a daemon that went away during a
+            lesson): the message says so and ends with "re-run the lesson from the top".
+
+    >>> address = DaemonAddress("unix:///var/run/docker.sock", "default socket")
+    >>> print(diagnose(ConnectionRefusedError("[Errno 111] Connection refused"), address,
+    ...                midway=True))  # doctest: +NORMALIZE_WHITESPACE
+    The Docker daemon went away during the lesson (restarted, crashed or quit). No Docker daemon
+    answers at unix:///var/run/docker.sock (found via default socket): the connection was refused.
+    Fix: start Docker (`sudo systemctl start docker`, or open Docker Desktop); a stale socket file
+    also gives this. Then re-run the lesson from the top: its first cell puts everything back.
+    """
+    message = _diagnosis(exc, address)
+    if not midway:
+        return message
+    return DockerUnavailable("The Docker daemon went away during the lesson (restarted, crashed "
+                             f"or quit). {message}{RERUN_HINT}")
+
+
+def _diagnosis(exc: BaseException, address: DaemonAddress) -> DockerUnavailable:
     text = f"{type(exc).__name__}: {exc}"
     where = f"{address.base_url} (found via {address.source})"
     if "Permission denied" in text or isinstance(exc, PermissionError):

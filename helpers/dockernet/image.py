@@ -170,14 +170,37 @@ def debian_mirror(sources_dir: Path = Path("/etc/apt")) -> str | None:
 def build_with_debootstrap(client, tag: str | None = None, progress: Progress = print):
     """``debootstrap --variant=minbase`` the package list and ``docker import`` the tree."""
     tag = tag or image_tag()
+    return debootstrap_image(client, tag, SUITE, read_packages(), progress,
+                             changes=['CMD ["bash"]', 'LABEL dockernet.image="lab"'])
+
+
+def debootstrap_image(client, tag: str, suite: str, packages: list[str], progress: Progress = print,
+                      changes: list[str] | None = None, minutes: str = "about a minute"):
+    """Build an image from Debian's mirror alone: debootstrap a minbase tree, import it.
+
+    The lab image and the test engine (:mod:`dockernet.testengine`) are both made
+    this way where no registry answers. Package caches and docs are left out.
+
+    Args:
+        client: a docker SDK client.
+        tag (str): ``repository:version`` of the new image.
+        suite (str): the Debian suite, e.g. ``"trixie"`` or ``"sid"``.
+        packages (list): installed on top of minbase (``--include``).
+        progress: called with one line per stage.
+        changes (list): Dockerfile instructions for ``docker import`` (CMD, LABEL...).
+        minutes (str): how long it takes, for the first progress line.
+
+    Raises:
+        ImageUnavailable: debootstrap, tar or the import failed (the message has the tail
+            of debootstrap's log).
+    """
     mirror = debian_mirror()
-    packages = read_packages()
-    progress(f"building {tag} with debootstrap ({SUITE}, {len(packages)} packages"
-             f"{', mirror ' + mirror if mirror else ''}); this takes about a minute")
+    progress(f"building {tag} with debootstrap ({suite}, {len(packages)} packages"
+             f"{', mirror ' + mirror if mirror else ''}); this takes {minutes}")
     with tempfile.TemporaryDirectory(prefix="dockernet-rootfs-") as work:
         root = Path(work) / "root"
         command = ["debootstrap", "--variant=minbase", "--include=" + ",".join(packages),
-                   SUITE, str(root)] + ([mirror] if mirror else [])
+                   suite, str(root)] + ([mirror] if mirror else [])
         _run_logged(command, progress)
         _trim_tree(root)
         archive = Path(work) / "rootfs.tar"
@@ -185,12 +208,13 @@ def build_with_debootstrap(client, tag: str | None = None, progress: Progress = 
                                  "."], capture_output=True, text=True)
         if packed.returncode != 0:
             raise ImageUnavailable(f"packing the tree failed: {packed.stderr.strip()[-300:]}")
+        shutil.rmtree(root)  # the archive holds it all: do not keep two copies on disk
         progress(f"importing the tree ({archive.stat().st_size // 2**20} MB) as {tag}")
         repository, version = tag.split(":")
         try:
             client.api.import_image_from_file(
                 str(archive), repository=repository, tag=version,
-                changes=['CMD ["bash"]', 'LABEL dockernet.image="lab"',
+                changes=[*(changes or []),
                          "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"])
         except docker.errors.APIError as exc:
             raise ImageUnavailable(f"docker import failed: {exc.explanation or exc}") from None
