@@ -1,7 +1,8 @@
 """dockernet: the helper library of the Docker container communication course.
 
 >>> import dockernet as dn
->>> lab = dn.Lab("01-default-bridge")     # doctest: +SKIP
+>>> lab = dn.Lab("01-default-bridge")     # doctest: +ELLIPSIS
+Lab '01-default-bridge' for learner '...': ready
 """
 
 from .connect import get_client

@@ -5,8 +5,11 @@ before it is removed by id; "not found" counts as done; afterwards the daemon is
 asked again and anything left is reported. Nothing without the lab's labels is
 ever touched, whatever its name.
 
+>>> from dockernet import Lab
 >>> from dockernet.cleanup import remove_lab_objects
->>> remove_lab_objects(client, learner="alice")     # doctest: +SKIP
+>>> lab = Lab("02-user-defined-bridge", quiet=True)
+>>> _ = lab.network("my-net"), lab.run("web", network="my-net")
+>>> remove_lab_objects(client, learner=lab.learner)
 Removed(containers=['web'], networks=['my-net'], volumes=[])
 """
 

@@ -7,11 +7,14 @@ half that computes what to draw from tables (:func:`subnet_layout`,
 
 >>> import dockernet as dn
 >>> from dockernet import plots
->>> lab = dn.Lab("02-user-defined-bridge")          # doctest: +SKIP
->>> plots.subnets(lab)                              # doctest: +SKIP
-<Figure size 1100x... with 1 Axes>
->>> plots.topology(lab)                             # doctest: +SKIP
->>> plots.reachability(lab.reachability(["a", "b"]))   # doctest: +SKIP
+>>> lab = dn.Lab("02-user-defined-bridge", quiet=True)
+>>> _ = lab.network("my-net"), lab.run("a", network="my-net"), lab.run("b", network="my-net")
+>>> plots.subnets(lab)                              # doctest: +ELLIPSIS
+<Figure size ... with 1 Axes>
+>>> plots.topology(lab)                             # doctest: +ELLIPSIS
+<Figure size ... with 1 Axes>
+>>> plots.reachability(lab.reachability(["a", "b"]))   # doctest: +ELLIPSIS
+<Figure size ... with 1 Axes>
 """
 
 from __future__ import annotations
@@ -267,7 +270,9 @@ def subnets(lab, networks=None, title: str | None = None) -> Figure:
     Returns:
         matplotlib.figure.Figure
 
-    >>> plots.subnets(lab, networks=["bridge", "my-net"])     # doctest: +SKIP
+    >>> _ = lab.network("my-net")
+    >>> subnets(lab, networks=["bridge", "my-net"])    # doctest: +ELLIPSIS
+    <Figure size ... with 1 Axes>
     """
     layout = subnet_layout(tables.networks(lab, names=networks),
                            tables.endpoints(lab, networks=networks))
@@ -447,7 +452,9 @@ def topology_figure(graph: nx.Graph, title: str | None = None) -> Figure:
 def topology(lab, title: str | None = None) -> Figure:
     """Containers <-> networks of the lab, from live state, edges labelled with addresses.
 
-    >>> plots.topology(lab)                          # doctest: +SKIP
+    >>> _ = lab.run("web")
+    >>> topology(lab)                                # doctest: +ELLIPSIS
+    <Figure size ... with 1 Axes>
     """
     return topology_figure(topology_graph(tables.endpoints(lab)), title)
 

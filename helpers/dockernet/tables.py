@@ -12,14 +12,16 @@ networks keep theirs (``bridge``, ``host``, ``none``).
 
 >>> import dockernet as dn
 >>> from dockernet import tables
->>> lab = dn.Lab("01-default-bridge")               # doctest: +SKIP
->>> tables.networks(lab)                            # doctest: +SKIP
-  network docker_name  driver         subnet     gateway  internal  containers
-0  bridge      bridge  bridge  172.17.0.0/16  172.17.0.1     False           2
->>> tables.endpoints(lab)[["container", "network", "ipv4", "dns_names"]]   # doctest: +SKIP
-    container network        ipv4 dns_names
-0  helloworld  bridge  172.17.0.2        []
-1 helloworld2  bridge  172.17.0.3        []
+>>> lab = dn.Lab("01-default-bridge", quiet=True)
+>>> servers = [lab.hello_server(name) for name in ("helloworld", "helloworld2")]
+>>> tables.networks(lab)[["network", "docker_name", "driver", "internal", "containers"]]
+  network docker_name  driver  internal  containers
+0  bridge      bridge  bridge     False           2
+>>> table = tables.endpoints(lab)
+>>> list(table.columns)
+['container', 'network', 'ipv4', 'prefix', 'gateway', 'mac', 'dns_names']
+>>> sorted(table.container), set(table.network), table.dns_names.tolist()
+(['helloworld', 'helloworld2'], {'bridge'}, [[], []])
 """
 
 from __future__ import annotations
@@ -221,9 +223,10 @@ def networks(lab, names=None) -> pd.DataFrame:
     Raises:
         dockernet.UnknownObject: a name in ``names`` is not a network of this lesson.
 
-    >>> networks(lab)                               # doctest: +SKIP
-      network docker_name  driver         subnet     gateway  internal  containers
-    0  bridge      bridge  bridge  172.17.0.0/16  172.17.0.1     False           2
+    >>> _ = lab.run("box")
+    >>> networks(lab)[["network", "driver", "containers"]]
+      network  driver  containers
+    0  bridge  bridge           1
     """
     inspects = _inspect_containers(lab)
     if names is None:
@@ -258,9 +261,12 @@ def endpoints(lab, networks=None, containers=None) -> pd.DataFrame:
     Raises:
         dockernet.UnknownObject: an unknown container or network name.
 
-    >>> endpoints(lab, networks=["my-net"])[["container", "ipv4", "dns_names"]]  # doctest: +SKIP
-      container        ipv4                   dns_names
-    0        db  10.200.7.2  [db, database, dn-alice-02-db]
+    >>> _ = lab.network("my-net")
+    >>> _ = lab.run("db", network="my-net", aliases=["database"])
+    >>> endpoints(lab, networks=["my-net"])[["container", "network", "dns_names"]]
+    ... # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+      container network        dns_names
+    0        db  my-net  [db, database, dn-...-doctest-db]
     """
     short_names = {n.name: lab.short_name(n) for n in lab.networks()}
     rows = endpoint_rows(_inspect_containers(lab, containers), short_names)

@@ -7,8 +7,10 @@ headless shows them as text and never blocks.
 
 >>> import dockernet as dn
 >>> from dockernet import widgets
->>> lab = dn.Lab("02-user-defined-bridge")          # doctest: +SKIP
->>> widgets.probe_playground(lab)                   # doctest: +SKIP
+>>> lab = dn.Lab("02-user-defined-bridge", quiet=True)
+>>> _ = lab.hello_server("helloworld")
+>>> widgets.probe_playground(lab)                   # doctest: +ELLIPSIS
+VBox(children=(HBox(children=(Dropdown(description='from', ...
 """
 
 from __future__ import annotations
@@ -24,8 +26,12 @@ PROBES = ("curl", "ping", "lookup")
 def probe_targets(lab) -> list[tuple[str, str]]:
     """``(label, target)`` choices: each container's name, then each of its addresses.
 
-    >>> probe_targets(lab)[:2]                      # doctest: +SKIP
-    [('helloworld (name)', 'helloworld'), ('helloworld on bridge: 172.17.0.2', '172.17.0.2')]
+    >>> helloworld = lab.run("helloworld")
+    >>> targets = probe_targets(lab)
+    >>> targets[0]
+    ('helloworld (name)', 'helloworld')
+    >>> targets[1] == (f"helloworld on bridge: {lab.ip('helloworld')}", lab.ip("helloworld"))
+    True
     """
     endpoints = tables.endpoints(lab)
     choices = []

@@ -71,3 +71,12 @@ def test_readme_lesson_table_matches_the_notebooks():
         title = TITLE.match(nbformat.read(path, as_version=4).cells[0].source)
         assert title and f"[{title.group(2).strip()}](notebooks/{path.name})" in readme, \
             f"the README's lesson table misses the title of {path.name}"
+
+
+def test_no_docstring_example_is_skipped():
+    # Examples that need a daemon run against the real one (root conftest.py), never +SKIP.
+    skipped = [f"{path.relative_to(ROOT)}:{number}"
+               for path in sorted((ROOT / "helpers").rglob("*.py"))
+               for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+               if "doctest: +SKIP" in line]
+    assert not skipped, "run these examples against the daemon instead: " + ", ".join(skipped)
