@@ -3,13 +3,14 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-LESSONS := $(wildcard lessons/[0-9][0-9]-*.md)
-NOTEBOOKS := $(patsubst lessons/%.md,notebooks/%.ipynb,$(LESSONS))
+LESSON_SOURCES := $(wildcard lessons/[0-9][0-9]-*.md)
+NOTEBOOKS := $(patsubst lessons/%.md,notebooks/%.ipynb,$(LESSON_SOURCES))
 BUNDLE ?= dockernet-lab.tar.gz
 # JupyterLab refuses to start as root unless told; CI and containers run as root.
 JUPYTER_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test image image-bundle notebooks student-copy clean bench doctor \
+.PHONY: setup lab test test-browser image image-bundle notebooks student-copy clean bench \
+	bench-classroom doctor \
 	engine engine-stop test-engines
 
 setup: $(STAMP)
@@ -35,6 +36,10 @@ lab: setup
 test: setup
 	$(PY) -m pytest
 
+# Every lesson in JupyterLab in Debian's chromium (part of `make test` too).
+test-browser: setup
+	$(PY) -m pytest tests/browser
+
 # Contributors: the suite again on a current engine (Debian sid's Docker 28, Docker-in-Docker).
 # `make engine` builds it from Debian's mirror (root, debootstrap) and prints its DOCKER_HOST.
 ENGINE_HOST = $(shell $(PY) -c 'from dockernet import testengine; print(testengine.docker_host())' 2>/dev/null)
@@ -48,10 +53,18 @@ engine-stop: setup
 # The daemon-gone test stops and restarts the engine through the host's daemon: it is told where.
 test-engines: engine
 	DOCKERNET_TEST_ENGINE=1 DOCKERNET_OUTER_DOCKER_HOST=$${DOCKER_HOST:-unix:///var/run/docker.sock} \
-	DOCKER_HOST=$(ENGINE_HOST) $(PY) -m pytest tests/integration tests/notebooks
+	DOCKER_HOST=$(ENGINE_HOST) $(PY) -m pytest tests/integration tests/notebooks helpers/dockernet
 
 bench: setup
 	$(PY) bench/run.py
+
+# A classroom on this daemon (DOCKER_HOST): LEARNERS kernels run each of LESSONS at once,
+# as learners CLASSROOM_PREFIX00..NN (pick a prefix no real learner id starts with).
+LEARNERS ?= 30
+LESSONS ?= 01,02
+CLASSROOM_PREFIX ?= classroom
+bench-classroom: setup
+	$(PY) bench/classroom.py --learners $(LEARNERS) --lessons $(LESSONS) --prefix $(CLASSROOM_PREFIX)
 
 notebooks: setup $(NOTEBOOKS)
 

@@ -19,7 +19,6 @@ import uuid
 
 import pytest
 from _pytest.doctest import DoctestItem
-
 from dockernet import image
 from dockernet.cleanup import lab_objects, remove_lab_objects
 from dockernet.connect import get_client

@@ -5,7 +5,7 @@ set -euo pipefail
 image=$1
 labels=(--label dockernet.lab=1 --label dockernet.learner=bench --label dockernet.lesson=99-bench-cli)
 # As Lab.run does: names Docker does not know fail here instead of reaching the host's resolver.
-local_dns=(--dns 127.0.0.1 --dns-opt timeout:1 --dns-opt attempts:1)
+local_dns=(--dns 127.0.0.1 --dns-opt timeout:2 --dns-opt attempts:2)
 # Remove what these scripts made by label and id, never by name.
 remove_bench_objects() {
   local ids

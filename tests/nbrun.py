@@ -20,8 +20,12 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def execute(path: str | Path, timeout: int = 300, env: dict | None = None):
+def execute(path: str | Path, timeout: int = 300, env: dict | None = None, **options):
     """Run every cell of the notebook at ``path`` in a fresh kernel; return the executed copy.
+
+    ``options`` go to nbclient's ``NotebookClient`` (e.g. ``timeout_func``). Each executed
+    cell's metadata records its timing (``execution``: ``iopub.status.busy``,
+    ``shell.execute_reply``...).
 
     Raises:
         nbclient.exceptions.CellExecutionError: a cell raised; the message shows the cell.
@@ -31,7 +35,8 @@ def execute(path: str | Path, timeout: int = 300, env: dict | None = None):
     os.environ.update(env or {})
     try:
         NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                       resources={"metadata": {"path": str(Path(path).parent)}}).execute()
+                       resources={"metadata": {"path": str(Path(path).parent)}},
+                       **options).execute()
     finally:
         os.environ.clear()
         os.environ.update(previous)

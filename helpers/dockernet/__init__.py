@@ -32,7 +32,7 @@ install_error_display()
 #: Submodules a notebook reaches as ``dn.tables``, ``dn.plots``...; imported on first use so
 #: that ``python -m dockernet doctor`` does not pay for matplotlib.
 _LAZY_SUBMODULES = {"addressing", "checks", "cleanup", "hostview", "image", "naming", "outside",
-                    "plots", "probe", "tables", "widgets", "capabilities"}
+                    "plots", "probe", "tables", "widgets", "capabilities", "engines", "firewall"}
 
 
 def __getattr__(name):

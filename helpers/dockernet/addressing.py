@@ -23,6 +23,13 @@ from .errors import LabError
 
 DEFAULT_POOL = "10.200.0.0/14"
 DEFAULT_PREFIX = 24
+#: Docker's default address pools (``docker network create`` with no subnet takes from these):
+#: 172.17.0.0/16 to 172.31.0.0/16, then 192.168.0.0/16 in /20 pieces.
+DOCKER_DEFAULT_POOLS = (*(f"172.{second}.0.0/16" for second in range(17, 32)), "192.168.0.0/16")
+#: Where :func:`propose_subnet` finds subnets for "a subnet you choose" exercises: private,
+#: apart from Docker's default pools and from the default lab pool, and used by no common
+#: default that we know of (4096 /24s, so 30 learners start far apart).
+CHOICE_RANGE = "10.208.0.0/12"
 IPv4Network = ipaddress.IPv4Network
 
 
@@ -113,10 +120,13 @@ def candidates(pool: IPv4Network, prefix: int, start_key: str = "") -> Iterator[
     if prefix < pool.prefixlen:
         raise LabError(f"a /{prefix} does not fit in the lab pool {pool}: ask for fewer hosts "
                        "or set DOCKERNET_POOL to a bigger range.")
-    subnets = list(pool.subnets(new_prefix=prefix))
-    offset = int(hashlib.sha256(start_key.encode()).hexdigest(), 16) % len(subnets) if start_key else 0
-    yield from subnets[offset:]
-    yield from subnets[:offset]
+    # Computed one at a time: a big range holds a great many small subnets.
+    count = 2 ** (prefix - pool.prefixlen)
+    size = 2 ** (32 - prefix)
+    offset = int(hashlib.sha256(start_key.encode()).hexdigest(), 16) % count if start_key else 0
+    base = int(pool.network_address)
+    for step in range(count):
+        yield IPv4Network((base + (offset + step) % count * size, prefix))
 
 
 def first_free(pool: IPv4Network, prefix: int, taken: Iterable[IPv4Network],
@@ -132,6 +142,45 @@ def first_free(pool: IPv4Network, prefix: int, taken: Iterable[IPv4Network],
             return candidate
     raise LabError(f"the lab pool {pool} has no free /{prefix} left: run "
                    "`python -m dockernet clean` or set DOCKERNET_POOL to a bigger private range.")
+
+
+def propose_subnet(taken: Iterable[IPv4Network], prefix: int = DEFAULT_PREFIX,
+                   start_key: str = "", lab_pool: IPv4Network | None = None,
+                   within: str = CHOICE_RANGE) -> IPv4Network:
+    """A ``/prefix`` of ``within`` that overlaps nothing taken, the lab pool nor Docker's pools.
+
+    For exercises where the learner, not the lab, chooses a subnet: the answer lies
+    outside the lab pool, so it reads as chosen. Each ``start_key`` (a learner id)
+    starts at its own place in ``within``, so learners who ask at the same moment
+    get different answers.
+
+    Args:
+        taken: subnets in use (Docker networks, host routes).
+        prefix (int): the size, e.g. ``24``.
+        start_key (str): where to start looking (the learner id).
+        lab_pool (IPv4Network): the lab's pool, never proposed.
+        within (str): the private range to look in (default :data:`CHOICE_RANGE`).
+
+    Raises:
+        LabError: a prefix that does not fit, or no free subnet left.
+
+    >>> propose_subnet([ipaddress.ip_network("10.208.0.0/24")], within="10.208.0.0/23")
+    IPv4Network('10.208.1.0/24')
+    """
+    space = parse_subnet(within, what="range")
+    if not isinstance(prefix, int) or not space.prefixlen <= prefix <= 30:
+        raise LabError(f"prefix={prefix!r}: ask for a subnet between /{space.prefixlen} and "
+                       "/30, for example prefix=24 (253 container addresses).")
+    reserved = [*(ipaddress.ip_network(pool) for pool in DOCKER_DEFAULT_POOLS),
+                *([lab_pool] if lab_pool is not None else [])]
+    busy = [*taken, *reserved]
+    for candidate in candidates(space, prefix, start_key):
+        if not overlapping(candidate, busy):
+            return candidate
+    raise LabError(f"no free /{prefix} is left in {space} outside the lab pool "
+                   f"{lab_pool or DEFAULT_POOL}: remove networks you no longer need "
+                   "(`python -m dockernet clean` removes the lab's), or pick a subnet yourself "
+                   "from another private range.")
 
 
 def ipv4_configs(network: dict) -> list[tuple[IPv4Network, dict]]:

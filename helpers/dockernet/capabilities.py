@@ -21,10 +21,13 @@ The parsing and the lessons table are pure functions of dictionaries, so they
 are unit-tested without a daemon.
 
 >>> from dockernet import capabilities
->>> report = capabilities.host_report(client)         # doctest: +SKIP
->>> report.engine_version, report.macvlan, report.ipvlan    # doctest: +SKIP
-('20.10.24+dfsg1', True, False)
->>> capabilities.lessons_frame(report)                 # doctest: +SKIP
+>>> report = capabilities.host_report(client)
+>>> report.engine_version == client.version()["Version"], report.lab_image_present
+(True, True)
+>>> report.macvlan in (True, False), report.firewall_backend is not None
+(True, True)
+>>> capabilities.lessons_frame(report).loc["01", ["title", "status"]].tolist()
+['The default bridge', 'full']
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import pandas as pd
 
 from . import image
 from .connect import find_daemon
+from .engines import changes
 from .errors import LabError
 from .lab import Lab
 
@@ -202,10 +206,11 @@ class HostReport:
         return pd.DataFrame(self.rows(), columns=["capability", "value"]).set_index("capability")
 
     def to_dict(self) -> dict:
-        """Plain data for ``--json``, with the lessons table included."""
+        """Plain data for ``--json``, with the lessons table and the engine changes included."""
         data = asdict(self)
         data["swarm_usable"] = self.swarm_usable
         data["lessons"] = [asdict(row) for row in lessons_table(self)]
+        data["engine_changes"] = changes(self.engine_version, self.firewall_backend)
         return data
 
     def __str__(self) -> str:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import docker
 
-from . import capabilities, image
+from . import capabilities, engines, image
 from .cleanup import remove_lab_objects
 from .connect import get_client
 from .errors import DockernetError, LabError
@@ -160,6 +160,9 @@ def cmd_doctor(args) -> int:
     print(report)
     print("\nWhich lessons run fully here:")
     print(capabilities.lessons_frame(report).to_string())
+    print(f"\nWhat changes between Docker versions ([yes]: this engine has it; Docker "
+          f"{report.engine_version}, firewall {report.firewall_backend or 'not found'}):")
+    print(engines.changes_text(report.engine_version, report.firewall_backend))
     return 0
 
 

@@ -1,40 +1,38 @@
-"""The Docker host's own view: its bridges, veth pairs and NAT rules.
+"""The Docker host's own view: its bridges and veth pairs (its firewall: :mod:`dockernet.firewall`).
 
 A notebook kernel often cannot see the host's network (it may run in a
 container, or as a user without ``CAP_NET_ADMIN``). So the lab runs one helper
 container, ``host-view``, in the host's network namespace with ``NET_ADMIN``,
-and reads ``ip -j`` and ``iptables -S`` there. It is a lab object like any
+and reads ``ip -j`` there (:mod:`dockernet.firewall` reads the rules there). It is a lab object like any
 other (labelled, removed by ``lab.cleanup()``), with the ``tool`` role that
 keeps it out of the lesson's tables and plots. It only reads: it changes no
 interface or rule of the host (a listing with ``iptables-legacy`` may make the
 kernel load its legacy table module, which holds no rules).
 
 Two layers, as in :mod:`dockernet.tables`: pure parsers that turn ``ip -j`` JSON
-and ``iptables -S`` text into rows (unit tested on captured output), and the lab
-functions that fetch live output and build DataFrames.
+into rows (unit tested on captured output), and the lab functions that fetch live
+output and build DataFrames.
 
 >>> import dockernet as dn
 >>> from dockernet import hostview
->>> lab = dn.Lab("01-default-bridge")                    # doctest: +SKIP
->>> hostview.veth_pairs(lab)                             # doctest: +SKIP
-     container container_if  peer_index      host_if   bridge network
-0   helloworld    eth0@if17          17  veth5c46708  docker0  bridge
-1  helloworld2    eth0@if19          19  veth0b1f3aa  docker0  bridge
->>> hostview.nat_rules(lab, chain="POSTROUTING")         # doctest: +SKIP
-         chain                                               rule
-0  POSTROUTING                            -P POSTROUTING ACCEPT
-1  POSTROUTING  -A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE
+>>> lab = dn.Lab("01-default-bridge", quiet=True)
+>>> boxes = [lab.run(name) for name in ("helloworld", "helloworld2")]
+>>> pairs = hostview.veth_pairs(lab)
+>>> pairs[["container", "bridge", "network"]].sort_values("container")
+     container   bridge network
+0   helloworld  docker0  bridge
+1  helloworld2  docker0  bridge
+>>> all(pairs.host_if.str.startswith("veth"))
+True
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
 from . import probe
-from .errors import LabError
 
 #: The helper container's short name (its Docker name is namespaced like every lab object).
 HOST_VIEW = "host-view"
@@ -43,13 +41,9 @@ HOST_VIEW = "host-view"
 INTERFACE_PREFIXES = ("docker0", "br-", "veth", "dnx-")
 INTERFACE_COLUMNS = ["index", "name", "kind", "master", "mac", "state", "addresses"]
 VETH_COLUMNS = ["container", "container_if", "peer_index", "host_if", "bridge", "network"]
-NAT_COLUMNS = ["chain", "rule"]
-IPTABLES_TABLES = ("filter", "nat", "mangle", "raw", "security")
-#: Tried in this order; the first that lists rules of its own wins (see :func:`pick_backend`).
-IPTABLES_BACKENDS = ("iptables-nft", "iptables-legacy")
 
 
-# -- pure: ip -j / iptables -S -> rows ---------------------------------------------------
+# -- pure: ip -j -> rows ---------------------------------------------------------------
 
 
 def _kind(link: dict) -> str:
@@ -156,6 +150,18 @@ def veth_rows(container_links: Mapping[str, Iterable[dict]], host_links: Iterabl
     return rows
 
 
+def bridge_interface(network: dict) -> str:
+    """The Linux bridge of a bridge network, from its ``docker network inspect`` dict.
+
+    >>> bridge_interface({"Id": "5690f74cea53ff", "Driver": "bridge"})
+    'br-5690f74cea53'
+    >>> bridge_interface({"Id": "3e56ed9a12d6aa", "Options": {"com.docker.network.bridge.name": "docker0"}})
+    'docker0'
+    """
+    return (network.get("Options") or {}).get("com.docker.network.bridge.name") \
+        or f"br-{network['Id'][:12]}"
+
+
 def bridge_network_names(network_inspects: Iterable[dict],
                          short_names: Mapping[str, str] | None = None) -> dict[str, str]:
     """``{bridge interface: network name}`` for Docker's bridge networks.
@@ -176,59 +182,8 @@ def bridge_network_names(network_inspects: Iterable[dict],
     for net in network_inspects:
         if net.get("Driver") != "bridge":
             continue
-        interface = (net.get("Options") or {}).get("com.docker.network.bridge.name") \
-            or f"br-{net['Id'][:12]}"
-        found[interface] = names.get(net["Name"], net["Name"])
+        found[bridge_interface(net)] = names.get(net["Name"], net["Name"])
     return found
-
-
-def parse_rules(text: str) -> list[dict]:
-    """Rows ``(chain, rule)`` from ``iptables -S`` output; comments and warnings are dropped.
-
-    >>> rows = parse_rules("-P POSTROUTING ACCEPT\\n-N DOCKER\\n"
-    ...                    "-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE\\n"
-    ...                    "# Warning: iptables-legacy tables present")
-    >>> [(r["chain"], r["rule"].split()[0]) for r in rows]
-    [('POSTROUTING', '-P'), ('DOCKER', '-N'), ('POSTROUTING', '-A')]
-    """
-    rows = []
-    for line in text.splitlines():
-        words = line.split()
-        if len(words) >= 2 and words[0] in ("-P", "-N", "-A"):
-            rows.append({"chain": words[1], "rule": line.strip()})
-    return rows
-
-
-def own_rules(rows: Iterable[dict]) -> int:
-    """How many rows are more than the built-in chains' default policies."""
-    return sum(1 for row in rows if not row["rule"].startswith("-P "))
-
-
-def pick_backend(outputs: Mapping[str, str | None]) -> tuple[str | None, list[dict]]:
-    """The iptables backend that holds the rules, and its rows.
-
-    Hosts have two sets of tables: nftables-backed (``iptables-nft``, Debian's
-    default since 10) and the older ``iptables-legacy``. Docker writes to one;
-    the other lists only default policies. The backend with the most rules of
-    its own wins; ties go to the first, so an empty host still answers.
-
-    Args:
-        outputs: ``{backend: iptables -S text, or None when it failed}``, in preference order.
-
-    >>> pick_backend({"iptables-nft": "-P INPUT ACCEPT\\n-A POSTROUTING -j MASQUERADE",
-    ...               "iptables-legacy": "-P INPUT ACCEPT"})[0]
-    'iptables-nft'
-    >>> pick_backend({"iptables-nft": None, "iptables-legacy": None})
-    (None, [])
-    """
-    best, best_rows = None, []
-    for backend, text in outputs.items():
-        if text is None:
-            continue
-        rows = parse_rules(text)
-        if best is None or own_rules(rows) > own_rules(best_rows):
-            best, best_rows = backend, rows
-    return best, best_rows
 
 
 # -- live: through the host-view container ------------------------------------------------
@@ -257,24 +212,24 @@ def host_exec(lab, command, timeout: float = 5) -> probe.ProbeResult:
     return probe.run(host_view(lab), command, timeout=timeout)
 
 
-def _json(result: probe.ProbeResult, what: str):
-    if not result.ok:
-        raise LabError(f"reading {what} on the Docker host failed (exit {result.exit_code}): "
-                       f"{result.output[:300]}. Is the host-view container running? "
-                       "Run lab.cleanup() and try again.")
-    return json.loads(result.output or "[]")
+def _host_json(lab, argv: list, what: str):
+    # stdout only, and a dump torn by other learners' interfaces coming and going is read
+    # again (see probe.read_json): on a shared host, ip's warnings are routine.
+    return probe.read_json(host_view(lab), argv, what=f"{what} on the Docker host",
+                           hint="Is the host-view container running? Run lab.cleanup() "
+                                "and try again.")
 
 
 def host_links(lab, details: bool = True) -> list[dict]:
     """``ip -j [-d] addr show`` on the host, parsed."""
     argv = ["ip", "-j", *(["-d"] if details else []), "addr", "show"]
-    return _json(host_exec(lab, argv), "the interfaces")
+    return _host_json(lab, argv, "the interfaces")
 
 
 def host_routes(lab, address: str | None = None) -> list[dict]:
     """``ip -j route show`` on the host, or ``ip -j route get ADDRESS`` when given."""
     argv = ["ip", "-j", "route", "get", address] if address else ["ip", "-j", "route", "show"]
-    return _json(host_exec(lab, argv), f"the route to {address}" if address else "the routes")
+    return _host_json(lab, argv, f"the route to {address}" if address else "the routes")
 
 
 def host_interfaces(lab, bridge: str | None = None,
@@ -294,10 +249,12 @@ def host_interfaces(lab, bridge: str | None = None,
         ``master`` (the bridge a veth is attached to), ``mac``, ``state`` and
         ``addresses`` (IPv4).
 
-    >>> host_interfaces(lab, bridge="docker0")          # doctest: +SKIP
-       index         name    kind   master                mac state      addresses
-    0      5      docker0  bridge     None  02:42:66:5d:7d:b3    UP  [172.17.0.1/16]
-    1     17  veth5c46708    veth  docker0  46:c3:d0:81:09:77    UP             []
+    >>> box = lab.run("box")
+    >>> interfaces = host_interfaces(lab, bridge="docker0")
+    >>> interfaces.iloc[0][["name", "kind", "master"]].tolist()
+    ['docker0', 'bridge', None]
+    >>> sorted(set(interfaces.kind))
+    ['bridge', 'veth']
     """
     rows = interface_rows(host_links(lab), prefixes=prefixes, bridge=bridge)
     return _frame(rows, INTERFACE_COLUMNS)
@@ -328,55 +285,11 @@ def veth_pairs(lab, containers=None) -> pd.DataFrame:
         mode = container.attrs["HostConfig"].get("NetworkMode") or ""
         if container.status != "running" or mode == "host" or mode.startswith("container:"):
             continue
-        result = probe.run(container, ["ip", "-j", "link"], timeout=5)
-        inside[lab.short_name(container)] = _json(result, f"the links of {container.name}")
+        inside[lab.short_name(container)] = probe.read_json(
+            container, ["ip", "-j", "link"], what=f"the links of {lab.short_name(container)}",
+            hint="Is it still running? Re-run the cell that starts it.")
     short_names = {n.name: lab.short_name(n) for n in lab.networks()}
     bridges = bridge_network_names((n.attrs for n in lab.client.networks.list(greedy=False)),
                                    short_names)
     rows = veth_rows(inside, host_links(lab, details=False), bridges)
     return _frame(rows, VETH_COLUMNS).astype({"peer_index": "Int64"})
-
-
-def nat_rules(lab, table: str = "nat", chain: str | None = None) -> pd.DataFrame:
-    """The host's iptables rules of one table, as ``iptables -t TABLE -S`` lists them.
-
-    Both backends are asked (``iptables-nft``, then ``iptables-legacy``); the one
-    holding rules answers, and its name is in ``frame.attrs["backend"]``.
-
-    Args:
-        lab (dockernet.Lab): the lesson's lab.
-        table (str): ``nat`` (default), ``filter``, ``mangle``, ``raw`` or ``security``.
-        chain (str): only this chain, e.g. ``"POSTROUTING"``.
-
-    Returns:
-        pandas.DataFrame: columns ``chain`` and ``rule``.
-
-    Raises:
-        LabError: an unknown table or chain name, or no backend could be read.
-
-    >>> rules = nat_rules(lab, chain="POSTROUTING")     # doctest: +SKIP
-    >>> rules.attrs["backend"]                          # doctest: +SKIP
-    'iptables-nft'
-    """
-    if table not in IPTABLES_TABLES:
-        raise LabError(f"table {table!r} is not an iptables table: use one of "
-                       f"{', '.join(IPTABLES_TABLES)}.")
-    if chain is not None and (not isinstance(chain, str) or not chain.replace("-", "").replace(
-            "_", "").isalnum()):
-        raise LabError(f"chain {chain!r} is not a chain name: use one like 'POSTROUTING' or "
-                       "'DOCKER', or leave chain out.")
-    view = host_view(lab)
-    outputs, errors = {}, []
-    for backend in IPTABLES_BACKENDS:
-        result = probe.run(view, [backend, "-t", table, "-S", *([chain] if chain else [])],
-                           timeout=5)
-        outputs[backend] = result.output if result.ok else None
-        if not result.ok:
-            errors.append(f"{backend}: {result.output[:200]}")
-    backend, rows = pick_backend(outputs)
-    if backend is None:
-        raise LabError("could not read the host's iptables rules (" + "; ".join(errors) + "). "
-                       "If the chain is missing, leave chain out to list the whole table.")
-    frame = pd.DataFrame(rows, columns=NAT_COLUMNS)
-    frame.attrs["backend"] = backend
-    return frame

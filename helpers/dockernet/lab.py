@@ -11,10 +11,13 @@ are namespaced (``dn-alice-01-helloworld``) so many learners share one daemon.
 On user-defined networks the short names resolve through network aliases.
 
 >>> from dockernet import Lab
->>> lab = Lab("01-default-bridge")                     # doctest: +SKIP
->>> web = lab.hello_server("helloworld")               # doctest: +SKIP
->>> lab.curl("helloworld2", f"http://{lab.ip('helloworld')}:8000").output   # doctest: +SKIP
+>>> lab = Lab("01-default-bridge", quiet=True)
+>>> web = lab.hello_server("helloworld")
+>>> client = lab.run("helloworld2")
+>>> lab.curl("helloworld2", f"http://{lab.ip('helloworld')}:8000").output
 'Hello Docker!'
+>>> web.name.endswith("-01-helloworld"), lab.short_name(web)
+(True, 'helloworld')
 """
 
 from __future__ import annotations
@@ -46,11 +49,15 @@ from .naming import (
 )
 
 HELLO_PORT = 8000
+#: Seconds a server may take to answer after its container started. A second alone; a
+#: classroom on one 2-core host starts 30 at once, and waiting costs nothing once it answers.
+READY_TIMEOUT_S = 30
 #: Every lab container's fallback DNS server: itself, where nothing listens. Names Docker does
 #: not know then fail at once instead of going to the host's resolver, off the machine.
 LOCAL_ONLY_DNS = ["127.0.0.1"]
-#: With LOCAL_ONLY_DNS, a name nobody knows fails after a 1 s resolver timeout, not 5 s x 2.
-LOCAL_ONLY_DNS_OPTIONS = ["timeout:1", "attempts:1"]
+#: With LOCAL_ONLY_DNS, a name nobody knows fails after the resolver's timeouts (2 s, then 4 s),
+#: not 5 s x 2. Shorter ones fail names Docker knows too when a classroom keeps dockerd busy.
+LOCAL_ONLY_DNS_OPTIONS = ["timeout:2", "attempts:2"]
 #: The seed's helloworld: a directory with one index page, served by python3's http.server.
 HELLO_COMMAND = ('mkdir -p /srv/hello && printf "%s\\n" "$MESSAGE" > /srv/hello/index.html '
                  '&& exec python3 -m http.server --directory /srv/hello "$PORT"')
@@ -246,6 +253,40 @@ class Lab:
         return self._create_network(name, spec, requested, hosts,
                                     busy=[net for _, net in taken] + routes)
 
+    def free_subnet(self, prefix: int = addressing.DEFAULT_PREFIX) -> str:
+        """Propose a subnet for a network whose subnet you choose; nothing is created.
+
+        The proposal lies in :data:`~dockernet.addressing.CHOICE_RANGE` (``10.208.0.0/12``):
+        outside the lab pool (``lab.pool``) and Docker's default pools, and it overlaps no
+        Docker network and no route of this host. Each learner starts looking at a place
+        of their own, so a classroom asking at the same moment gets different answers.
+        Someone may still take it before you create your network: ``lab.network`` then
+        refuses it with a :class:`LabError`, and asking again proposes another.
+
+        Args:
+            prefix (int): the subnet's prefix length, ``/12`` to ``/30`` (default 24).
+
+        Returns:
+            str: a CIDR such as ``"10.214.37.0/24"``.
+
+        Raises:
+            LabError: no free subnet of that size is left (or the prefix is out of range).
+
+        Example:
+
+            >>> subnet = lab.free_subnet()          # e.g. '10.214.37.0/24'
+            >>> subnet.startswith("10.") and subnet.endswith("/24")
+            True
+            >>> exercise_net = lab.network("exercise-net", subnet=subnet)
+            >>> exercise_net.attrs["IPAM"]["Config"][0]["Subnet"] == subnet
+            True
+            >>> lab.free_subnet() != subnet         # now taken: the next proposal skips it
+            True
+        """
+        taken = [net for _, net in addressing.docker_subnets(self.client)]
+        return str(addressing.propose_subnet([*taken, *addressing.host_routes()], prefix,
+                                             start_key=self.learner, lab_pool=self.pool))
+
     def _create_network(self, name, spec, requested, hosts, busy):
         prefix = addressing.prefix_for_hosts(hosts) if hosts else addressing.DEFAULT_PREFIX
         tried = []
@@ -309,7 +350,7 @@ class Lab:
             image_tag (str): another image already present (never pulled).
             dns (list): DNS servers for names Docker's embedded DNS does not know
                 (default ``LOCAL_ONLY_DNS``: no lookup leaves the machine, and one that
-                nobody answers fails within about 2 s).
+                nobody answers fails within about 6 s, or the probe's own timeout).
             role (str): ``"tool"`` marks a helper container (e.g. a host view) that
                 tables and plots leave out of the lesson's picture.
             **extra: passed to ``client.containers.create``.
@@ -382,13 +423,13 @@ class Lab:
         """
         container = self.run(name, ["sh", "-c", HELLO_COMMAND], network=network, aliases=aliases,
                              environment={"MESSAGE": message, "PORT": str(port)}, **extra)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
             if probe.curl(container, f"http://127.0.0.1:{port}/", timeout=1).ok:
                 return container
             time.sleep(0.1)
         logs = container.logs(tail=5).decode(errors="replace")
-        raise LabError(f"hello server {name!r} did not answer on port {port} within 10 s. "
+        raise LabError(f"hello server {name!r} did not answer on port {port} within {READY_TIMEOUT_S} s. "
                        f"Its last log lines:\n{logs}")
 
     def connect(self, container, network, *, aliases=None):

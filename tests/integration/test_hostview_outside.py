@@ -98,26 +98,6 @@ def test_veth_pairs_match_each_container_to_its_host_end_and_bridge(labs):
         assert host.loc[row.host_if, "master"] == row.bridge
 
 
-def test_nat_rules_show_the_masquerade_rule_of_the_default_bridge(labs, client):
-    lab = labs()
-    rules = hostview.nat_rules(lab)
-    assert rules.attrs["backend"] in hostview.IPTABLES_BACKENDS
-    subnet = bridge_subnet(client)
-    masquerade = rules[rules.rule.str.contains("MASQUERADE")
-                       & rules.rule.str.contains(f"-s {subnet}")]
-    assert len(masquerade) == 1 and set(masquerade.chain) == {"POSTROUTING"}, rules
-    only = hostview.nat_rules(lab, chain="POSTROUTING")
-    assert set(only.chain) == {"POSTROUTING"} and len(only) < len(rules)
-
-
-@pytest.mark.parametrize("kwargs", [{"table": "nats"}, {"chain": "POSTROUTING; reboot"}])
-def test_bad_nat_arguments_raise_and_create_nothing(labs, kwargs):
-    lab = labs()
-    with pytest.raises(dn.LabError):
-        hostview.nat_rules(lab, **kwargs)
-    assert lab.containers(include_tools=True) == []
-
-
 def test_outside_world_sees_the_hosts_address_and_its_link_goes_with_cleanup(labs):
     lab, observer = labs(), labs("hbtestobs")
     world = outside.outside_world(lab)

@@ -77,3 +77,34 @@ def test_ping_lookup_dig_and_reachability(lab):
     lab.run("loner")  # on the default bridge: isolated from the lab network
     isolated = lab.reachability(["loner"], ["a"], port=8000, network="net", timeout=1)
     assert not isolated.loc["loner", "a"]
+
+
+def test_stdout_and_stderr_are_kept_apart(lab):
+    lab.run("box")
+    both = lab.exec("box", "echo out; echo err >&2; exit 3")
+    assert (both.exit_code, both.stdout, both.stderr) == (3, "out", "err")
+    assert both.output.splitlines() == ["out", "err"]
+    with pytest.raises(dn.LabError, match=r"exit 3\): err"):
+        probe.read_json(lab.get_container("box"), "echo out; echo err >&2; exit 3", what="it")
+
+
+def test_read_json_survives_interfaces_coming_and_going(lab):
+    # Interfaces churn in the container's own namespace (--network none): ip's dumps of it
+    # are then often "interrupted" (a warning on stderr) while stdout stays whole JSON.
+    box = lab.run("churn", network="none", cap_add=["NET_ADMIN"])
+    lab.exec("churn", "for i in $(seq 100); do ip link add a$i type veth peer name b$i; done",
+             timeout=60).expect_success()
+    churn = ("while :; do for i in $(seq 20); do ip link add x$i type veth peer name y$i; "
+             "done; for i in $(seq 20); do ip link del x$i; done; done")
+    box.exec_run(["timeout", "40", "sh", "-c", churn], detach=True)
+    warned = reads = 0
+    deadline = time.monotonic() + 30  # bounded: a busy machine interrupts fewer dumps
+    while time.monotonic() < deadline and (warned < 2 or reads < 10):
+        plain = probe.run(box, ["ip", "-j", "-d", "addr", "show"], timeout=5)  # read once
+        warned += probe.INCONSISTENT_DUMP in plain.stderr
+        links = probe.read_json(box, ["ip", "-j", "-d", "addr", "show"], what="the links")
+        # lo comes first in every dump; later entries may be missing from a dump that was
+        # still inconsistent on the last attempt, which read_json then accepts.
+        assert links[0]["ifname"] == "lo" and len(links) >= 2
+        reads += 1
+    assert warned, f"the churn never interrupted one of {reads} dumps: this test proved nothing"

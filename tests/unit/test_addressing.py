@@ -83,3 +83,47 @@ def test_host_routes_parse_proc_net_route(tmp_path):
         "docker0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n")
     assert addressing.host_routes(str(route)) == [net("192.168.0.0/24"), net("172.17.0.0/16")]
     assert addressing.host_routes(str(tmp_path / "missing")) == []
+
+
+def test_the_choice_range_stays_clear_of_dockers_pools_and_the_lab_pool():
+    choice = net(addressing.CHOICE_RANGE)
+    assert choice.is_private
+    assert not choice.overlaps(net(addressing.DEFAULT_POOL))
+    assert not any(choice.overlaps(net(pool)) for pool in addressing.DOCKER_DEFAULT_POOLS)
+
+
+def test_a_proposed_subnet_overlaps_nothing_taken_nor_the_lab_pool():
+    taken = [net("10.208.0.0/24"), net("10.208.1.0/25")]
+    lab_pool = net("10.208.2.0/23")  # a pool set inside the range is skipped too
+    proposed = addressing.propose_subnet(taken, 24, lab_pool=lab_pool, within="10.208.0.0/21")
+    assert proposed == net("10.208.4.0/24")
+    assert addressing.propose_subnet([], 28, within="10.208.0.0/21").prefixlen == 28
+
+
+def test_proposals_never_fall_in_dockers_default_pools():
+    # A range that is all Docker default pool (192.168.0.0/16) has nothing to propose.
+    with pytest.raises(LabError, match="no free /24 is left in 192.168.4.0/22"):
+        addressing.propose_subnet([], 24, within="192.168.4.0/22")
+
+
+def test_a_full_range_and_a_bad_prefix_give_one_clear_error():
+    with pytest.raises(LabError, match="no free /24 is left"):
+        addressing.propose_subnet([net("10.208.0.0/22")], 24, within="10.208.0.0/22")
+    for prefix in (8, 31, "24"):
+        with pytest.raises(LabError, match="between /12 and /30"):
+            addressing.propose_subnet([], prefix)
+
+
+def test_a_classroom_asking_at_once_gets_thirty_different_subnets():
+    # Nobody has created anything yet, so only the per-learner starting place keeps them apart.
+    proposals = {addressing.propose_subnet([], 24, start_key=f"learner{i}") for i in range(1, 31)}
+    assert len(proposals) == 30
+    assert all(p.subnet_of(net(addressing.CHOICE_RANGE)) for p in proposals)
+
+
+def test_candidates_walk_the_pool_lazily_from_the_learners_place():
+    pool = net("10.0.0.0/8")
+    first = next(addressing.candidates(pool, 30, "alice"))  # 4 million /30s: none listed
+    assert first.prefixlen == 30 and first.subnet_of(pool)
+    small = list(addressing.candidates(net("10.200.0.0/22"), 24, "alice"))
+    assert sorted(small) == list(net("10.200.0.0/22").subnets(new_prefix=24))

@@ -5,7 +5,7 @@ from dockernet import image
 
 def test_package_list_has_the_tools_the_lessons_use():
     packages = image.read_packages()
-    for needed in ("curl", "iproute2", "iputils-ping", "dnsutils", "iperf3", "tcpdump",
+    for needed in ("curl", "iproute2", "iputils-ping", "bind9-dnsutils", "iperf3", "tcpdump",
                    "netcat-openbsd", "iptables", "nftables", "python3"):
         assert needed in packages
     assert "python3-minimal" not in packages  # it lacks http.server

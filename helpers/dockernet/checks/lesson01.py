@@ -2,18 +2,21 @@
 
 Each check reads live state (the daemon, and the host through ``host-view``)
 and returns a :class:`~dockernet.checks.CheckResult` naming the first thing
-still wrong.
+still wrong. A claim (``*_holds``) checks what a section of the lesson says, on
+whatever engine runs it, and raises :class:`~dockernet.ExpectationFailed` when
+the engine disagrees, as ``expect_success()`` does for a probe.
 
 >>> from dockernet.checks import lesson01
->>> lesson01.reach_helloworld3(lab, None)                # doctest: +SKIP
-CheckResult(passed=False, hint='There is no container called helloworld3 yet ...')
+>>> lesson01.reach_helloworld3(lab, None)                # doctest: +ELLIPSIS
+CheckResult(passed=False, hint='There is no container called helloworld3 yet: ...')
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from .. import hostview
+from .. import firewall, hostview
+from ..errors import ExpectationFailed
 from ..probe import ProbeResult
 from . import CheckResult, container_or_none, verdict
 
@@ -103,3 +106,27 @@ def helloworld2_veth(lab, answer) -> CheckResult:
          f"{name} is on the host, but it is not the peer of helloworld2's eth0: inside "
          "helloworld2, eth0@ifN tells you the peer's index N on the host."),
     ], praise=f"{name} on the host is the other end of helloworld2's eth0.")
+
+
+def masquerade_rule_holds(lab, subnet, bridge: str = "docker0"):
+    """Section 7's claim: what leaves ``subnet`` by any interface but ``bridge`` is
+    masqueraded, in whichever form this engine's firewall backend wrote it.
+
+    Args:
+        lab (dockernet.Lab): the lesson's lab.
+        subnet (str): the bridge network's subnet, e.g. ``"172.17.0.0/16"``.
+        bridge (str): its Linux bridge.
+
+    Returns:
+        pandas.DataFrame: the rule (:func:`dockernet.firewall.masquerade`); ``attrs``
+        name the backend.
+
+    Raises:
+        ExpectationFailed: this engine has no such rule.
+    """
+    found = firewall.masquerade(lab, subnet=subnet, bridge=bridge)
+    if found.empty:
+        raise ExpectationFailed(f"the host's {found.attrs['backend']} rules have no MASQUERADE "
+                                f"rule for {subnet} leaving by any interface but {bridge}: "
+                                "firewall.rules(lab) lists them all.")
+    return found

@@ -3,18 +3,21 @@
 Each check reads the daemon's live state (and, where the exercise is about
 names, asks the container's own resolver), then returns a
 :class:`~dockernet.checks.CheckResult` that names the first thing still wrong.
+A claim (``*_holds``) checks what a section of the lesson says, on whatever engine
+runs it, and raises :class:`~dockernet.ExpectationFailed` when the engine disagrees.
 
 >>> from dockernet.checks import lesson02
->>> lesson02.exercise_net(lab)                        # doctest: +SKIP
-CheckResult(passed=False, hint="There is no lab network called 'exercise-net' yet ...")
+>>> lesson02.exercise_net(lab)                        # doctest: +ELLIPSIS
+CheckResult(passed=False, hint="There is no lab network called 'exercise-net' yet: ...")
 """
 
 from __future__ import annotations
 
 import ipaddress
 
+from .. import firewall, hostview
 from ..addressing import ipv4_configs
-from ..errors import UnknownObject
+from ..errors import ExpectationFailed, LabError, UnknownObject
 from ..naming import BUILTIN_NETWORKS
 from . import CheckResult, container_or_none, verdict
 
@@ -73,7 +76,8 @@ def exercise_net(lab) -> CheckResult:
          "about the bridge driver."),
         (subnet is not None and not subnet.subnet_of(lab.pool),
          f"Its subnet {subnet} lies in the lab's own pool {lab.pool}, so it looks picked for "
-         "you: pass the subnet argument with a CIDR you chose, outside that pool."),
+         "you: pass the subnet argument with a CIDR you chose, outside that pool "
+         "(lab.free_subnet() proposes a free one)."),
         (not missing_containers,
          f"{_names(missing_containers)} not in this lesson any more: re-run the cells of "
          "sections 1 and 8 that create them."),
@@ -135,3 +139,41 @@ def api_alias(lab) -> CheckResult:
          f"From helloworld, {ALIAS!r} resolves to {sorted(got)}, and not only to helloworld2 "
          f"({sorted(addresses)}): does another container share the alias?"),
     ], praise=f"helloworld resolves {ALIAS!r} to helloworld2 ({', '.join(sorted(got))}).")
+
+
+def _bridge(lab, network: str) -> str:
+    """The Linux bridge of a lab network or of Docker's default ``bridge``."""
+    found = lab.client.networks.get(network) if network in BUILTIN_NETWORKS \
+        else lab.get_network(network)
+    if found.attrs.get("Driver") != "bridge":
+        raise LabError(f"{network!r} is a {found.attrs.get('Driver')} network, not a bridge: "
+                       "isolation between bridges is about bridge networks.")
+    return hostview.bridge_interface(found.attrs)
+
+
+def isolation_rules_hold(lab, networks=("my-net", "bridge")):
+    """Section 9's claim: the engine's firewall keeps each of ``networks`` apart from the
+    other bridge networks, in whichever form this engine wrote the rules.
+
+    Args:
+        lab (dockernet.Lab): the lesson's lab.
+        networks (list of str): lab networks, or ``"bridge"`` for Docker's default one.
+
+    Returns:
+        pandas.DataFrame: the rules (:func:`dockernet.firewall.isolation`); ``attrs``
+        name the backend, the forms (``attrs["forms"]``) and ``{network: bridge}``
+        (``attrs["bridges"]``).
+
+    Raises:
+        ExpectationFailed: a network's bridge has no rule that keeps other networks out.
+    """
+    bridges = {network: _bridge(lab, network) for network in networks}
+    found = firewall.isolation(lab, bridges.values())
+    open_bridges = [f"{network} ({bridge})" for network, bridge in bridges.items()
+                    if not found.attrs["isolated"][bridge]]
+    if open_bridges:
+        raise ExpectationFailed(f"the host's {found.attrs['backend']} rules keep nothing away "
+                                f"from {', '.join(open_bridges)}: firewall.rules(lab, "
+                                "table='filter') lists them all.")
+    found.attrs["bridges"] = bridges
+    return found
