@@ -58,7 +58,20 @@ LOCAL_ONLY_DNS = ["127.0.0.1"]
 #: With LOCAL_ONLY_DNS, a name nobody knows fails after the resolver's timeouts (2 s, then 4 s),
 #: not 5 s x 2. Shorter ones fail names Docker knows too when a classroom keeps dockerd busy.
 LOCAL_ONLY_DNS_OPTIONS = ["timeout:2", "attempts:2"]
-#: The seed's helloworld: a directory with one index page, served by python3's http.server.
+#: Every flag ``Lab.run`` adds to what a learner asked for, and why (lesson 00 lists them all,
+#: so the docker CLI lines in the lessons can say "plus the lab's flags").
+LAB_RUN_FLAGS = {
+    "--name dn-<learner>-<lesson>-<name>": "learners share one daemon: each gets names of their own",
+    "--label dockernet.*": "cleanup finds and removes only what the lab made",
+    "--network-alias <name>": "on a lab network, the short name resolves as well as the real one",
+    "--hostname <name>": "prompts and outputs read well; Docker's default is the container id, "
+                         "and the hostname is also a name the container resolves",
+    "--dns 127.0.0.1": "no name lookup ever leaves the machine",
+    "--dns-option timeout:2 --dns-option attempts:2": "an unknown name fails in seconds",
+    "--init": "the container stops at once when it is removed",
+    "-p 127.0.0.1:HOSTPORT:PORT": "a published port is reachable from this machine only",
+}
+#: The blog post's helloworld: a directory with one index page, served by python3's http.server.
 HELLO_COMMAND = ('mkdir -p /srv/hello && printf "%s\\n" "$MESSAGE" > /srv/hello/index.html '
                  '&& exec python3 -m http.server --directory /srv/hello "$PORT"')
 

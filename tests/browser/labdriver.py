@@ -103,7 +103,7 @@ _STATE = """() => {
     const images = area ? [...area.querySelectorAll('img')] : [];
     const widgets = area ? [...area.querySelectorAll('.jupyter-widgets')] : [];
     cells.push({index: i, count: cell.executionCount, source: cell.sharedModel.getSource(),
-                errors, mimes,
+                tags: cell.getMetadata('tags') || [], errors, mimes,
                 images: images.filter(img => img.complete && img.naturalWidth > 0).length,
                 widgets: widgets.length,
                 controls: area ? area.querySelectorAll(
@@ -140,15 +140,22 @@ def _cell_problems(cell: dict) -> list[str]:
         elif not cell["widgets"] or not cell["controls"]:
             problems.append(f"{where}: no ipywidgets view with controls in the page, only "
                             f"{cell['text'][:120]!r}")
-    if FAILED_MARK in cell["text"]:
-        problems.append(f"{where}: a self-check failed after its solution")
     return problems
+
+
+def _check_problems(cells: list[dict]) -> list[str]:
+    """A self-check may say "not yet" only right before its solution (the learner's cell is
+    still empty when Run All reaches it); anywhere else a red cross is a broken lesson."""
+    return [f"{_describe(cell)}: a self-check failed and no solution follows it"
+            for cell, after in zip(cells, [*cells[1:], None])
+            if FAILED_MARK in cell["text"] and not (after and "solution" in after["tags"])]
 
 
 def _problems(cells: list[dict]) -> list[str]:
     """Every cell's problems; after a cell that raised, one line for the cells Run All skipped."""
     failed = next((i for i, cell in enumerate(cells) if cell["errors"]), len(cells))
     problems = [problem for cell in cells[:failed + 1] for problem in _cell_problems(cell)]
+    problems += _check_problems(cells[:failed + 1])
     skipped = [cell for cell in cells[failed + 1:] if cell["count"] is None]
     if skipped:
         problems.append(f"{len(skipped)} later code cells did not run: Run All stops at an error")

@@ -2,8 +2,8 @@
 
 A lesson's checks live in ``checks/lessonNN.py`` and return a :class:`CheckResult`,
 which shows as a green tick or a red cross with a hint. Checks never raise for a
-wrong answer (a learner is expected to be wrong at first); the notebook tests
-fail on any red cross in a notebook that ran its solution cells.
+wrong answer (a learner is expected to be wrong at first). Solution cells end with
+``.require()``, which does raise, so a solution that stops solving fails CI.
 
 >>> verdict([(True, "the container runs"), (False, "curl used the name, not the IP")])
 CheckResult(passed=False, hint='curl used the name, not the IP')
@@ -29,6 +29,25 @@ class CheckResult:
 
     def __bool__(self) -> bool:
         return self.passed
+
+    def require(self) -> "CheckResult":
+        """Raise :class:`~dockernet.ExpectationFailed` with the hint unless it passed.
+
+        Solution cells end with it, so CI fails when a solution stops solving its
+        exercise; a learner's own self-check cell only shows the verdict.
+
+        >>> CheckResult(True, praise="db reaches helloworld2").require()
+        CheckResult(passed=True, praise='db reaches helloworld2')
+        >>> CheckResult(False, "db is not attached").require()
+        Traceback (most recent call last):
+        ...
+        dockernet.errors.ExpectationFailed: the solution does not pass its self-check: db is not attached
+        """
+        if not self.passed:
+            from ..errors import ExpectationFailed
+
+            raise ExpectationFailed(f"the solution does not pass its self-check: {self.hint}")
+        return self
 
     def __str__(self) -> str:
         if self.passed:
