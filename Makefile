@@ -11,7 +11,7 @@ JUPYTER_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: setup lab test test-browser image image-bundle notebooks student-copy clean bench \
 	bench-classroom doctor \
-	engine engine-stop test-engines
+	engine engine-stop test-engines html
 
 setup: $(STAMP)
 
@@ -74,6 +74,10 @@ notebooks/%.ipynb: lessons/%.md
 
 image-bundle: image
 	$(PY) -m dockernet bundle $(BUNDLE)
+
+# A rendered copy with every output (git-ignored): instructors prepare with it.
+html: setup
+	$(PY) -m dockernet render notebooks build/html
 
 student-copy: setup
 	$(PY) -m dockernet student-copy notebooks student-notebooks

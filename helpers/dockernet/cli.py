@@ -5,6 +5,7 @@
     python -m dockernet image [--load FILE] [--no-pull]
     python -m dockernet bundle FILE
     python -m dockernet student-copy SRC DST
+    python -m dockernet render [SRC] [DST]              every lesson executed, as HTML
     python -m dockernet test-engine start|stop [--purge]   contributors: Docker 28 for the tests
 
 Every failure the course expects (no daemon, a bad bundle path, ...) prints one
@@ -113,6 +114,16 @@ def build_parser() -> argparse.ArgumentParser:
     student.add_argument("dst", metavar="DST", help="the folder (or .ipynb file) to write")
     student.set_defaults(handler=cmd_student_copy)
 
+    render = commands.add_parser(
+        "render", help="instructors: every lesson executed here, with outputs, as HTML",
+        description="Run each notebook in a fresh kernel (learner id 'render', so no learner's "
+                    "lesson is reset) and write it with its outputs as HTML, plus an index.html.")
+    render.add_argument("src", metavar="SRC", nargs="?", default="notebooks",
+                        help="a .ipynb file or a folder of them (default: notebooks)")
+    render.add_argument("dst", metavar="DST", nargs="?", default="build/html",
+                        help="the folder to write (default: build/html)")
+    render.set_defaults(handler=cmd_render)
+
     engine = commands.add_parser(
         "test-engine", help="contributors: a current Docker engine (Debian sid's) to test against",
         description="start: build (debootstrap, no registry; as root) and run Debian sid's Docker "
@@ -124,6 +135,18 @@ def build_parser() -> argparse.ArgumentParser:
     engine.add_argument("--purge", action="store_true", help="stop: remove the engine image too")
     engine.set_defaults(handler=cmd_test_engine)
     return parser
+
+
+# -- render ---------------------------------------------------------------------------------
+
+
+def cmd_render(args) -> int:
+    from .render import render
+
+    get_client()  # no daemon: say so once, before any kernel starts
+    pages = render(args.src, args.dst)
+    print(f"open {pages[0]} in a browser")
+    return 0
 
 
 # -- test-engine ----------------------------------------------------------------------------
@@ -240,18 +263,9 @@ def strip_solutions(notebook) -> int:
 def cmd_student_copy(args) -> int:
     import nbformat  # jupytext depends on it; imported here to keep `doctor` fast
 
-    src, dst = Path(args.src), Path(args.dst)
-    if src.is_file():
-        pairs = [(src, dst if dst.suffix == ".ipynb" else dst / src.name)]
-    elif src.is_dir():
-        pairs = [(path, dst / path.name) for path in sorted(src.glob("*.ipynb"))]
-    else:
-        raise LabError(f"{src} does not exist: give a notebook or a folder of notebooks.")
-    if not pairs:
-        raise LabError(f"{src} holds no .ipynb files: did you mean the notebooks/ folder?")
-    if any(target.resolve() == source.resolve() for source, target in pairs):
-        raise LabError("DST would overwrite SRC: choose another folder, e.g. student-notebooks.")
-    for source, target in pairs:
+    from .render import notebook_pairs
+
+    for source, target in notebook_pairs(Path(args.src), Path(args.dst)):
         try:
             notebook = nbformat.read(str(source), as_version=4)
         except (ValueError, OSError) as exc:  # NotJSONError is a ValueError

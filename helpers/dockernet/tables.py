@@ -263,10 +263,12 @@ def endpoints(lab, networks=None, containers=None) -> pd.DataFrame:
 
     >>> _ = lab.network("my-net")
     >>> _ = lab.run("db", network="my-net", aliases=["database"])
-    >>> endpoints(lab, networks=["my-net"])[["container", "network", "dns_names"]]
-    ... # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
-      container network        dns_names
-    0        db  my-net  [db, database, dn-...-doctest-db]
+    >>> table = endpoints(lab, networks=["my-net"])
+    >>> table[["container", "network"]]
+      container network
+    0        db  my-net
+    >>> sorted(table.dns_names[0]) == sorted(["db", "database", lab.name("db")])
+    True
     """
     short_names = {n.name: lab.short_name(n) for n in lab.networks()}
     rows = endpoint_rows(_inspect_containers(lab, containers), short_names)
