@@ -6,10 +6,11 @@ container (labelled, ``role="tool"``) of the dedicated lesson id ``doctor`` and
 removed afterwards. None of them changes the host's interfaces or rules (a read-only
 listing with ``iptables-legacy`` may make the kernel load its legacy table module):
 
-- **links**: in a ``--network none`` container with ``NET_ADMIN``, make a veth
-  pair and try a macvlan, an ipvlan and a VXLAN link on it. Those links live and
-  die in the container's own network namespace, but the kernel modules are the
-  host's, so this answers "does macvlan/ipvlan/VXLAN work here".
+- **links**: in a ``--network none`` container with ``NET_ADMIN``, make two veth
+  pairs and try a macvlan on one, an ipvlan on the other, and a VXLAN link. Those
+  links live and die in the container's own network namespace, but the kernel
+  modules are the host's, so this answers "does macvlan/ipvlan/VXLAN work here",
+  and when not, why (:func:`link_readings`).
 - **firewall**: in a ``--network host`` container with ``NET_ADMIN``, ask
   ``iptables-legacy``, ``iptables-nft`` and ``nft`` (read-only listings) which
   one holds Docker's chains. Engines that report ``FirewallBackend`` in
@@ -42,16 +43,33 @@ from .connect import find_daemon
 from .engines import changes
 from .errors import LabError
 from .lab import Lab
+from .syllabus import FULL, LESSONS, NO, PARTIAL, LessonSupport, lessons_frame, lessons_table  # noqa: F401
 
 #: The lesson id of the probe containers: their own namespace, reset and removed each time.
 PROBE_LESSON = "doctor"
 
-#: Each step prints ``name=exit code``; the links live only in the probe's namespace.
+#: Each step prints its error (if any), then ``name=exit code``; the links live only in the
+#: probe's namespace. macvlan and ipvlan get a parent each: a parent that already carries a
+#: macvlan is busy for ipvlan (the kernel answers EBUSY, "Device or resource busy"), whatever
+#: modules it has.
 LINK_PROBE = (
-    "ip link add v0 type veth peer name v1; echo veth=$?; "
-    "ip link add mv0 link v0 type macvlan mode bridge; echo macvlan=$?; "
-    "ip link add iv0 link v0 type ipvlan mode l2; echo ipvlan=$?; "
-    "ip link add vx0 type vxlan id 42 dstport 4789 dev v0; echo vxlan=$?"
+    "ip link add v0 type veth peer name v1 2>&1; echo veth=$?; "
+    "ip link add v2 type veth peer name v3 2>&1; echo veth2=$?; "
+    "ip link add mv0 link v0 type macvlan mode bridge 2>&1; echo macvlan=$?; "
+    "ip link add iv0 link v2 type ipvlan mode l2 2>&1; echo ipvlan=$?; "
+    "ip link add vx0 type vxlan id 42 dstport 4789 dev v1 2>&1; echo vxlan=$?"
+)
+#: Each link kind the probe tries, and the step that made its parent.
+LINK_PARENTS = {"macvlan": "veth", "ipvlan": "veth2", "vxlan": "veth"}
+#: How to read iproute2's error for a refused link: (text, works, why), first match wins.
+#: ``works`` is ``None`` when the refusal says nothing about the module.
+LINK_ERRORS = (
+    ("Unknown device type", False, "kernel module missing"),      # current kernels (extack)
+    ("Operation not supported", False, "kernel module missing"),  # older kernels: EOPNOTSUPP
+    # EBUSY comes from the driver itself, so its module is there: another link holds the parent.
+    ("Device or resource busy", None, "parent busy: the kernel has the module, but the "
+                                      "probe's parent was already in use"),
+    ("Operation not permitted", None, "not permitted: the probe lacks NET_ADMIN"),
 )
 
 #: Read-only listings: which tool sees Docker's NAT chain (or nftables table)?
@@ -72,25 +90,6 @@ NESTED_HOST_SETTINGS = {
 }
 NESTED_PROBE = "mount -t tmpfs none /mnt && umount /mnt; echo mount=$?"
 
-#: The syllabus of DESIGN.md: number and title of every lesson.
-LESSONS = (
-    ("00", "Check your setup"),
-    ("01", "The default bridge"),
-    ("02", "User-defined bridges"),
-    ("03", "Publishing ports"),
-    ("04", "The old ways: --link and /etc/hosts"),
-    ("05", "The host network"),
-    ("06", "none and container: networking"),
-    ("07", "Talking without a network"),
-    ("08", "macvlan and ipvlan"),
-    ("09", "Overlay on one host"),
-    ("10", "Across hosts"),
-    ("11", "Isolation and security"),
-    ("12", "Performance"),
-    ("13", "Troubleshooting capstone"),
-)
-
-FULL, PARTIAL, NO = "full", "partial", "no"
 
 
 @dataclass
@@ -121,6 +120,8 @@ class HostReport:
     macvlan: bool | None = None
     ipvlan: bool | None = None
     vxlan: bool | None = None
+    #: Why a link kind is not ``True``, e.g. ``{"ipvlan": "kernel module missing"}``.
+    link_notes: dict = field(default_factory=dict)
     nested_hosts: bool | None = None
     lab_image: str = ""
     lab_image_present: bool = False
@@ -194,12 +195,16 @@ class HostReport:
             ("network drivers", ", ".join(self.network_drivers)),
             ("default bridge", _yes_no(self.default_bridge)),
             ("firewall backend", firewall),
-            ("macvlan works", _yes_no(self.macvlan)),
-            ("ipvlan works", _yes_no(self.ipvlan)),
-            ("VXLAN works", _yes_no(self.vxlan)),
+            ("macvlan works", self._link_value("macvlan")),
+            ("ipvlan works", self._link_value("ipvlan")),
+            ("VXLAN works", self._link_value("vxlan")),
             ("simulated hosts (DinD)", _yes_no(self.nested_hosts)),
             ("lab image", image_text),
         ]
+
+    def _link_value(self, kind: str) -> str:
+        why = self.link_notes.get(kind)
+        return _yes_no(getattr(self, kind)) + (f" ({why})" if why else "")
 
     def to_frame(self) -> pd.DataFrame:
         """The report as a one-column DataFrame indexed by capability."""
@@ -272,26 +277,64 @@ def parse_exit_codes(output: str) -> dict[str, bool]:
     >>> parse_exit_codes("veth=0\\nRTNETLINK answers: Operation not supported\\nipvlan=2")
     {'veth': True, 'ipvlan': False}
     """
-    codes = {}
+    return {name: succeeded for name, (succeeded, _) in _steps(output).items()}
+
+
+def _steps(output: str) -> dict[str, tuple[bool, str]]:
+    """``{name: (succeeded, the error lines printed just before its name=code line)}``."""
+    steps, pending = {}, []
     for line in output.splitlines():
         name, sep, code = line.strip().partition("=")
         if sep and code.isdigit() and name.replace("-", "").isalnum():
-            codes[name] = code == "0"
-    return codes
+            steps[name] = (code == "0", " ".join(pending))
+            pending = []
+        elif line.strip():
+            pending.append(line.strip())
+    return steps
+
+
+def link_readings(output: str) -> dict[str, tuple[bool | None, str]]:
+    """Each link kind's ``(works, why)`` from :data:`LINK_PROBE`'s output.
+
+    ``works`` is ``True``, ``False`` (the kernel refused it: ``why`` says how, see
+    :data:`LINK_ERRORS`) or ``None`` when the probe could not decide: its parent
+    pair was not made, or the parent was busy (EBUSY proves the module is there).
+
+    >>> link_readings("veth=0\\nveth2=0\\nmacvlan=0\\n"
+    ...               "Error: Unknown device type.\\nipvlan=2\\nvxlan=0")["ipvlan"]
+    (False, 'kernel module missing')
+    >>> busy = link_readings("veth=0\\nveth2=0\\nmacvlan=0\\n"
+    ...                      "RTNETLINK answers: Device or resource busy\\nipvlan=2\\nvxlan=0")
+    >>> busy["ipvlan"][0], busy["ipvlan"][1].split(":")[0]
+    (None, 'parent busy')
+    """
+    steps = _steps(output)
+    readings: dict[str, tuple[bool | None, str]] = {}
+    for kind, parent in LINK_PARENTS.items():
+        parent_ok, parent_error = steps.get(parent, (False, ""))
+        if not parent_ok:
+            why = "the probe could not make its parent veth pair"
+            readings[kind] = (None, why + (f" ({parent_error})" if parent_error else ""))
+            continue
+        if kind not in steps:
+            readings[kind] = (None, "the probe stopped before it")
+            continue
+        created, error = steps[kind]
+        if created:
+            readings[kind] = (True, "")
+            continue
+        readings[kind] = next(((works, why) for text, works, why in LINK_ERRORS if text in error),
+                              (False, error or "refused"))
+    return readings
 
 
 def links_from_probe(output: str) -> dict[str, bool | None]:
-    """macvlan/ipvlan/VXLAN support from :data:`LINK_PROBE`'s output.
+    """macvlan/ipvlan/VXLAN support from :data:`LINK_PROBE`'s output (see :func:`link_readings`).
 
-    Without a veth pair nothing else could be tried, so every answer is ``None``.
-
-    >>> links_from_probe("veth=0\\nmacvlan=0\\nipvlan=2\\nvxlan=0")
+    >>> links_from_probe("veth=0\\nveth2=0\\nmacvlan=0\\nipvlan=2\\nvxlan=0")
     {'macvlan': True, 'ipvlan': False, 'vxlan': True}
     """
-    codes = parse_exit_codes(output)
-    if not codes.get("veth"):
-        return {"macvlan": None, "ipvlan": None, "vxlan": None}
-    return {kind: codes.get(kind) for kind in ("macvlan", "ipvlan", "vxlan")}
+    return {kind: works for kind, (works, _) in link_readings(output).items()}
 
 
 def firewall_from_probe(output: str, reported: str | None = None) -> str | None:
@@ -313,93 +356,6 @@ def firewall_from_probe(output: str, reported: str | None = None) -> str | None:
         if codes.get(backend):
             return backend
     return reported
-
-
-# -- the lessons table ----------------------------------------------------------------------
-
-
-@dataclass
-class LessonSupport:
-    """Whether one lesson runs fully here: ``full``, ``partial`` (some sections are
-    explained instead of run) or ``no``; ``note`` says what is missing and why."""
-
-    lesson: str
-    title: str
-    status: str
-    note: str = ""
-
-
-def lessons_table(report: HostReport) -> list[LessonSupport]:
-    """Which lessons run fully on the host described by ``report`` (pure).
-
-    The rules are deliberately simple; each ``note`` names the missing piece:
-
-    - every lesson but 00 needs the lab image;
-    - 01 needs Docker's default bridge, and its outbound-NAT part root-ful Docker;
-    - 03 shows the NAT rules: it needs the firewall backend found, a root-ful
-      engine, and the host to be the machine (on Docker Desktop the rules live in
-      its VM and published ports travel through Desktop's proxy);
-    - 05 needs the host network to be the machine's (not Desktop's VM, not rootless);
-    - 08 needs macvlan; ipvlan is optional (explained when missing);
-    - 09 needs a swarm-capable engine with VXLAN (:attr:`HostReport.swarm_usable`);
-    - 10 needs simulated Docker hosts (the nested probe), VXLAN, and a Linux
-      engine that is not Docker Desktop or rootless;
-    - 12 measures the drivers that work here: partial when any is missing.
-
-    >>> rows = lessons_table(HostReport(lab_image_present=True, macvlan=True, ipvlan=False))
-    >>> [(r.lesson, r.status) for r in rows if r.lesson == "08"]
-    [('08', 'partial')]
-    """
-    gaps = _lesson_gaps(report)
-    rows = []
-    for number, title in LESSONS:
-        if number != "00" and not report.lab_image_present:
-            rows.append(LessonSupport(number, title, NO,
-                                      "needs the lab image: run `python -m dockernet image`"))
-            continue
-        missing = gaps.get(number, [])
-        rows.append(LessonSupport(number, title, PARTIAL if missing else FULL, "; ".join(missing)))
-    return rows
-
-
-def _lesson_gaps(r: HostReport) -> dict[str, list[str]]:
-    vm = "Docker Desktop's VM" if r.docker_desktop else None
-    gaps: dict[str, list[str]] = {}
-
-    def gap(lesson: str, condition: bool, why: str) -> None:
-        if condition:
-            gaps.setdefault(lesson, []).append(why)
-
-    gap("01", not r.default_bridge, "this daemon has no default bridge (bridge: none)")
-    gap("01", r.rootless, "the outbound-NAT part needs root-ful Docker")
-    gap("03", r.firewall_backend is None, "Docker's NAT rules were not found: the rule view is "
-        "explained, not shown")
-    gap("03", r.rootless, "rootless Docker publishes ports through rootlesskit, not DNAT rules")
-    gap("03", bool(vm), f"the rules live in {vm}; published ports reach your machine through "
-        "Desktop's proxy")
-    gap("05", bool(vm), f"the host network is {vm}'s, not your machine's")
-    gap("05", r.rootless, "the host network is rootlesskit's namespace, not your machine's")
-    gap("08", r.macvlan is not True, "macvlan does not work here: explained, not run")
-    gap("08", r.ipvlan is not True, "ipvlan does not work here (kernel module missing): "
-        "explained, not run")
-    gap("09", not r.swarm_usable, "no swarm overlays on this engine (rootless, nftables "
-        "backend, or a swarm it does not manage): explained, not run")
-    gap("09", r.vxlan is False, "no VXLAN in this kernel: overlays cannot carry traffic")
-    gap("10", r.nested_hosts is not True, "simulated Docker hosts cannot start here")
-    gap("10", r.vxlan is False, "no VXLAN in this kernel")
-    gap("10", bool(vm) or r.rootless or r.os_type not in ("linux", ""),
-        "simulated hosts were checked on a root-ful Linux engine only")
-    missing_drivers = [name for name, works in (("macvlan", r.macvlan), ("ipvlan", r.ipvlan),
-                                                ("overlay", r.swarm_usable)) if works is not True]
-    gap("12", bool(missing_drivers), "measures only the drivers that work here (not "
-        + ", ".join(missing_drivers) + ")")
-    return gaps
-
-
-def lessons_frame(report: HostReport) -> pd.DataFrame:
-    """:func:`lessons_table` as a DataFrame indexed by lesson number."""
-    rows = [asdict(row) for row in lessons_table(report)]
-    return pd.DataFrame(rows, columns=["lesson", "title", "status", "note"]).set_index("lesson")
 
 
 # -- talking to the daemon ------------------------------------------------------------------
@@ -450,7 +406,7 @@ def run_probes(client, reported_firewall: str | None = None,
     """Run the three probe containers in the ``doctor`` namespace; remove them after.
 
     Returns:
-        dict: ``macvlan``, ``ipvlan``, ``vxlan``, ``nested_hosts``,
+        dict: ``macvlan``, ``ipvlan``, ``vxlan``, ``link_notes``, ``nested_hosts``,
         ``firewall_backend``, ``firewall_source`` and ``notes``.
     """
     lab = Lab(PROBE_LESSON, learner=learner, client=client, quiet=True)
@@ -458,7 +414,9 @@ def run_probes(client, reported_firewall: str | None = None,
     try:
         links = _probe(lab, "links", LINK_PROBE, found["notes"], network="none",
                        cap_add=["NET_ADMIN"])
-        found.update(links_from_probe(links) if links is not None else {})
+        readings = link_readings(links) if links is not None else {}
+        found.update({kind: works for kind, (works, _) in readings.items()})
+        found["link_notes"] = {kind: why for kind, (_, why) in readings.items() if why}
         if reported_firewall == "nftables":
             found.update(firewall_backend="nftables", firewall_source="docker info")
         else:

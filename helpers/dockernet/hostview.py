@@ -33,6 +33,7 @@ from collections.abc import Iterable, Mapping
 import pandas as pd
 
 from . import probe
+from .errors import LabError
 
 #: The helper container's short name (its Docker name is namespaced like every lab object).
 HOST_VIEW = "host-view"
@@ -150,6 +151,35 @@ def veth_rows(container_links: Mapping[str, Iterable[dict]], host_links: Iterabl
     return rows
 
 
+def interface_name(links: Iterable[dict], index: int) -> str | None:
+    """The name of the interface with index ``index`` in ``ip -j link`` output, or ``None``.
+
+    >>> interface_name([{"ifindex": 5, "ifname": "docker0"},
+    ...                 {"ifindex": 17, "ifname": "veth5c46708"}], 17)
+    'veth5c46708'
+    >>> interface_name([{"ifindex": 5, "ifname": "docker0"}], 17) is None
+    True
+    """
+    return next((link.get("ifname") for link in links if link.get("ifindex") == index), None)
+
+
+def _interface_index(index) -> int:
+    """``index`` as a positive int (``17`` or ``"17"``), or one clear LabError.
+
+    >>> _interface_index("17")
+    17
+    >>> _interface_index("eth0@if17")
+    Traceback (most recent call last):
+    ...
+    dockernet.errors.LabError: 'eth0@if17' is not an interface index: give the number N of eth0@ifN, e.g. 17.
+    """
+    text = str(index).strip() if not isinstance(index, bool) else ""
+    if not text.isdigit() or int(text) < 1:
+        raise LabError(f"{index!r} is not an interface index: give the number N of eth0@ifN, "
+                       "e.g. 17.")
+    return int(text)
+
+
 def bridge_interface(network: dict) -> str:
     """The Linux bridge of a bridge network, from its ``docker network inspect`` dict.
 
@@ -230,6 +260,41 @@ def host_routes(lab, address: str | None = None) -> list[dict]:
     """``ip -j route show`` on the host, or ``ip -j route get ADDRESS`` when given."""
     argv = ["ip", "-j", "route", "get", address] if address else ["ip", "-j", "route", "show"]
     return _host_json(lab, argv, f"the route to {address}" if address else "the routes")
+
+
+def link_by_index(lab, index) -> probe.ProbeResult:
+    """The host's interface with index ``index``, as ``ip -o link show`` prints it.
+
+    This is the host half of matching a container to its veth by hand: inside the
+    container ``ip link`` prints ``eth0@ifN``, and on the host you would type
+    ``ip -o link | grep '^N:'``. Here the name is looked up in one ``ip -j link``
+    dump (read again when other learners' interfaces tore it), then printed with
+    ``ip -o link show dev NAME`` in the host's namespace.
+
+    Args:
+        lab (dockernet.Lab): the lesson's lab.
+        index (int): an interface index on the host, e.g. the ``N`` of ``eth0@ifN``.
+
+    Returns:
+        ProbeResult: the ``ip -o link show dev NAME`` run; its output starts ``N: NAME@...``.
+
+    Raises:
+        LabError: ``index`` is not a positive whole number (nothing is started), or the
+            host has no interface with that index.
+
+    >>> box = lab.run("box")
+    >>> inside = lab.exec("box", "ip -o link show eth0").output      # "2: eth0@if17: ..."
+    >>> peer = int(inside.split("@if")[1].split(":")[0])
+    >>> line = link_by_index(lab, peer).output
+    >>> line.startswith(f"{peer}: veth"), "master docker0" in line
+    (True, True)
+    """
+    wanted = _interface_index(index)  # checked before host-view starts: bad input makes nothing
+    name = interface_name(host_links(lab, details=False), wanted)
+    if name is None:
+        raise LabError(f"the host has no interface with index {wanted} (any more): read eth0@ifN "
+                       "inside the container again, and check the container still runs.")
+    return host_exec(lab, ["ip", "-o", "link", "show", "dev", name]).expect_success()
 
 
 def host_interfaces(lab, bridge: str | None = None,

@@ -68,7 +68,7 @@ LAB_RUN_FLAGS = {
                          "and the hostname is also a name the container resolves",
     "--dns 127.0.0.1": "no name lookup ever leaves the machine",
     "--dns-option timeout:2 --dns-option attempts:2": "an unknown name fails in seconds",
-    "--init": "the container stops at once when it is removed",
+    "--init": "a small init reaps processes and passes signals on: `docker stop` ends at once",
     "-p 127.0.0.1:HOSTPORT:PORT": "a published port is reachable from this machine only",
 }
 #: The blog post's helloworld: a directory with one index page, served by python3's http.server.
@@ -520,6 +520,24 @@ class Lab:
     def lookup(self, container, name: str, timeout: float = 3) -> probe.ProbeResult:
         """Resolve a name the way programs in the container do (``getent hosts``)."""
         return probe.lookup(self.get_container(container), name, timeout=timeout)
+
+    def dig(self, container, name: str, server: str | None = None,
+            timeout: float = 3) -> probe.ProbeResult:
+        """Ask one DNS server directly (``dig +short``) from inside a container, once.
+
+        :meth:`lookup` shows what programs see (``/etc/hosts`` first, then DNS); ``dig``
+        shows what one DNS server answers: ``server``, or the first ``nameserver`` in the
+        container's ``resolv.conf``.
+
+        Example:
+
+            >>> _ = lab.network("my-net")
+            >>> _ = lab.run("client", network="my-net")
+            >>> _ = lab.run("server", network="my-net")
+            >>> lab.dig("client", "server", server="127.0.0.11").output == lab.ip("server", "my-net")
+            True
+        """
+        return probe.dig(self.get_container(container), name, server=server, timeout=timeout)
 
     def reachability(self, sources, targets=None, *, port: int | None = None,
                      network: str | None = None, by: str = "ip", timeout: float = 2,

@@ -64,7 +64,7 @@ def test_doctor_json_agrees_with_the_daemon(client, lab_image, learner):
     # The probes ran: each answer is a real True/False, not "not checked".
     for key in ("macvlan", "ipvlan", "vxlan", "nested_hosts"):
         assert isinstance(report[key], bool), (key, report[key], report["notes"])
-    assert [row["lesson"] for row in report["lessons"]] == [f"{n:02d}" for n in range(14)]
+    assert [row["lesson"] for row in report["lessons"]] == [f"{n:02d}" for n in range(16)]
 
 
 def test_doctor_quiet_prints_one_line(client, learner):

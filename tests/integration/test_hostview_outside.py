@@ -98,6 +98,30 @@ def test_veth_pairs_match_each_container_to_its_host_end_and_bridge(labs):
         assert host.loc[row.host_if, "master"] == row.bridge
 
 
+def test_link_by_index_finds_a_containers_veth_by_the_number_inside_it(labs):
+    lab = labs()
+    lab.run("on-bridge")
+    row = hostview.veth_pairs(lab).set_index("container").loc["on-bridge"]
+    shown = hostview.link_by_index(lab, str(row.peer_index))   # "17" works as well as 17
+    assert shown.output.startswith(f"{row.peer_index}: {row.host_if}@"), shown.output
+    assert "master docker0" in shown.output
+
+
+@pytest.mark.parametrize("index", ["eth0@if17", 0, -3, True, None])
+def test_link_by_index_refuses_what_is_not_an_index_and_starts_nothing(labs, index):
+    lab = labs()
+    with pytest.raises(dn.LabError, match="not an interface index"):
+        hostview.link_by_index(lab, index)
+    assert lab.containers(include_tools=True) == []
+
+
+def test_link_by_index_says_when_no_interface_has_that_index(labs):
+    lab = labs()
+    unused = max(link["ifindex"] for link in hostview.host_links(lab, details=False)) + 100_000
+    with pytest.raises(dn.LabError, match=f"no interface with index {unused}"):
+        hostview.link_by_index(lab, unused)
+
+
 def test_outside_world_sees_the_hosts_address_and_its_link_goes_with_cleanup(labs):
     lab, observer = labs(), labs("hbtestobs")
     world = outside.outside_world(lab)

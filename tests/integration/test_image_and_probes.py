@@ -79,6 +79,22 @@ def test_ping_lookup_dig_and_reachability(lab):
     assert not isolated.loc["loner", "a"]
 
 
+def test_lab_dig_asks_one_dns_server_by_container_name(lab):
+    lab.network("net")
+    lab.run("a", network="net")
+    lab.run("b", network="net", aliases=["shared"])
+    asked = lab.dig("a", "shared", server="127.0.0.11").expect_success()
+    assert asked.command[:2] == ["dig", "@127.0.0.11"] and asked.source == "a"
+    assert asked.output.split() == [lab.ip("b", "net")]
+    # Without a server: the one in a's resolv.conf, the same embedded DNS server.
+    assert lab.dig("a", "b").output.split() == [lab.ip("b", "net")]
+    # On the default bridge nothing answers at 127.0.0.11: the one try fails.
+    lab.run("loner")
+    lab.dig("loner", "b", server="127.0.0.11", timeout=1).expect_failure()
+    with pytest.raises(dn.UnknownObject):
+        lab.dig("nobody", "b")
+
+
 def test_stdout_and_stderr_are_kept_apart(lab):
     lab.run("box")
     both = lab.exec("box", "echo out; echo err >&2; exit 3")

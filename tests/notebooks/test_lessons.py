@@ -15,8 +15,9 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("[0-
 #: What each lesson's outputs must contain, produced by its live cells.
 MUST_SHOW = {
     "00": ["trixie"],
-    "01": ["Hello Docker!", "Could not resolve host", "MASQUERADE"],
-    "02": ["Hello Docker!", "127.0.0.11"],
+    "01": ["Hello Docker!", "Could not resolve host", "MASQUERADE", "default via"],
+    "02": ["Hello Docker!", "127.0.0.11", "Pool overlaps with other one on this address space",
+           "Hello from db!"],
 }
 
 

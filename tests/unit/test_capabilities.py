@@ -1,6 +1,8 @@
 """The doctor's pure parts: reading `docker info`, probe outputs, and the lessons table."""
 
 import json
+import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -14,6 +16,7 @@ from dockernet.capabilities import (
     firewall_from_probe,
     is_rootless,
     lessons_table,
+    link_readings,
     links_from_probe,
     parse_exit_codes,
 )
@@ -116,15 +119,67 @@ def test_exit_codes_skip_error_messages_between_them():
                                         "vxlan": True}
 
 
+#: LINK_PROBE's output on this project's kernel (6.18, no ipvlan module), Docker 20.10 and 28.5.
+THIS_KERNEL = "veth=0\nveth2=0\nmacvlan=0\nError: Unknown device type.\nipvlan=2\nvxlan=0"
+#: iproute2 6.15's words for EBUSY, captured here (a macvlan on a bridge port). ipvlan_link_new
+#: refuses a parent whose rx_handler is taken with the same errno and no extack message.
+EBUSY = "RTNETLINK answers: Device or resource busy"
+
+
+def test_the_probe_gives_ipvlan_a_parent_of_its_own():
+    # A macvlan on v0 holds v0's rx_handler: ipvlan on v0 would get EBUSY on any kernel.
+    steps = [step.split(" type ")[0] for step in capabilities.LINK_PROBE.split("; ")
+             if step.startswith("ip link add")]
+    assert "ip link add mv0 link v0" in steps and "ip link add iv0 link v2" in steps
+    assert capabilities.LINK_PARENTS["ipvlan"] != capabilities.LINK_PARENTS["macvlan"]
+
+
 def test_links_probe_on_this_projects_kernel():
-    assert links_from_probe("veth=0\nmacvlan=0\nError: Unknown device type.\nipvlan=2\nvxlan=0") \
-        == {"macvlan": True, "ipvlan": False, "vxlan": True}
+    assert links_from_probe(THIS_KERNEL) == {"macvlan": True, "ipvlan": False, "vxlan": True}
+    readings = link_readings(THIS_KERNEL)
+    assert readings["ipvlan"] == (False, "kernel module missing")
+    assert readings["macvlan"] == (True, "") and readings["vxlan"] == (True, "")
+
+
+def test_a_kernel_with_every_module():
+    assert link_readings("veth=0\nveth2=0\nmacvlan=0\nipvlan=0\nvxlan=0") == {
+        "macvlan": (True, ""), "ipvlan": (True, ""), "vxlan": (True, "")}
+
+
+def test_busy_parent_reads_parent_busy_not_module_missing():
+    works, why = link_readings(f"veth=0\nveth2=0\nmacvlan=0\n{EBUSY}\nipvlan=2\nvxlan=0")["ipvlan"]
+    # EBUSY comes from ipvlan's own newlink: the module is there, the probe decided nothing.
+    assert works is None and why.startswith("parent busy") and "module missing" not in why
+
+
+def test_the_old_single_parent_probe_is_not_read_as_module_missing():
+    # What the old probe printed on a kernel with both modules: no second pair, ipvlan busy.
+    readings = link_readings(f"veth=0\nmacvlan=0\n{EBUSY}\nipvlan=2\nvxlan=0")
+    assert readings["ipvlan"][0] is None and "module missing" not in readings["ipvlan"][1]
+    assert readings["macvlan"] == (True, "")
+
+
+def test_older_kernels_say_operation_not_supported():
+    output = ("veth=0\nveth2=0\nmacvlan=0\nRTNETLINK answers: Operation not supported\n"
+              "ipvlan=2\nvxlan=0")
+    assert link_readings(output)["ipvlan"] == (False, "kernel module missing")
+
+
+def test_an_unknown_error_is_quoted():
+    output = "veth=0\nveth2=0\nmacvlan=0\nipvlan=0\nError: something new.\nvxlan=2"
+    assert link_readings(output)["vxlan"] == (False, "Error: something new.")
 
 
 def test_without_a_veth_pair_nothing_else_was_tested():
     # e.g. NET_ADMIN refused: "Operation not permitted" says nothing about macvlan.
-    result = links_from_probe("RTNETLINK answers: Operation not permitted\nveth=2\nmacvlan=1")
-    assert result == {"macvlan": None, "ipvlan": None, "vxlan": None}
+    output = "RTNETLINK answers: Operation not permitted\nveth=2\nmacvlan=1"
+    assert links_from_probe(output) == {"macvlan": None, "ipvlan": None, "vxlan": None}
+    assert "Operation not permitted" in link_readings(output)["macvlan"][1]
+
+
+def test_a_missing_second_pair_leaves_only_ipvlan_unchecked():
+    output = f"veth=0\n{EBUSY}\nveth2=2\nmacvlan=0\nvxlan=0"
+    assert links_from_probe(output) == {"macvlan": True, "ipvlan": None, "vxlan": True}
 
 
 @pytest.mark.parametrize("output, reported, expected", [
@@ -161,7 +216,9 @@ def test_swarm_usable(changes, usable):
 
 def test_every_syllabus_lesson_has_a_row_in_order():
     rows = lessons_table(full_host())
-    assert [row.lesson for row in rows] == [f"{n:02d}" for n in range(14)]
+    syllabus = (Path(__file__).resolve().parents[2] / "lessons" / "README.md").read_text()
+    numbers = re.findall(r"^\| (\d\d) \|", syllabus, re.M)
+    assert [row.lesson for row in rows] == numbers == [f"{n:02d}" for n in range(16)]
     assert all(row.title for row in rows)
 
 
@@ -181,8 +238,18 @@ def test_without_the_lab_image_only_lesson_00_runs():
 def test_this_projects_machine_macvlan_without_ipvlan():
     rows = {row.lesson: row for row in lessons_table(full_host(ipvlan=False))}
     assert rows["08"].status == PARTIAL and "ipvlan" in rows["08"].note
-    assert rows["12"].status == PARTIAL and "ipvlan" in rows["12"].note
-    assert {n for n, row in rows.items() if row.status != FULL} == {"08", "12"}
+    assert rows["14"].status == PARTIAL and "ipvlan" in rows["14"].note
+    assert {n for n, row in rows.items() if row.status != FULL} == {"08", "14"}
+
+
+def test_lesson_08_and_the_doctor_say_why_ipvlan_is_missing():
+    report = full_host(ipvlan=False, link_notes={"ipvlan": "kernel module missing"})
+    assert "kernel module missing" in lessons_table(report)[8].note
+    assert report.to_frame().loc["ipvlan works", "value"] == "no (kernel module missing)"
+    busy = full_host(ipvlan=None, link_notes={"ipvlan": "parent busy: the kernel has the module"})
+    note = lessons_table(busy)[8].note
+    assert "parent busy" in note and "module missing" not in note and "not checked" in note
+    assert busy.to_frame().loc["ipvlan works", "value"].startswith("not checked (parent busy")
 
 
 def test_unprobed_link_support_is_not_claimed():
@@ -204,7 +271,7 @@ def test_rootless_limits_ports_host_network_swarm_and_nested_hosts():
                                     firewall_backend="iptables-nft", macvlan=True, ipvlan=True,
                                     vxlan=True, nested_hosts=True)
     partial = {n for n, s in status_of(report).items() if s == PARTIAL}
-    assert partial == {"01", "03", "05", "09", "10", "12"}
+    assert partial == {"01", "03", "05", "09", "10", "14"}
 
 
 def test_no_swarm_or_vxlan_limits_the_overlay_lessons():

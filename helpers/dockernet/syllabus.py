@@ -1,0 +1,137 @@
+"""Which lessons run fully on a host: the syllabus, and the gaps a host report reveals.
+
+Pure functions of a :class:`~dockernet.capabilities.HostReport`, unit-tested without
+a daemon; ``python -m dockernet doctor`` and lesson 00 show the same table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from .capabilities import HostReport
+
+#: The syllabus of DESIGN.md and lessons/README.md: number and title of every lesson.
+LESSONS = (
+    ("00", "Check your setup"),
+    ("01", "The default bridge"),
+    ("02", "User-defined bridges"),
+    ("03", "Publishing ports"),
+    ("04", "The old ways: --link and /etc/hosts"),
+    ("05", "The host network, and reaching the host"),
+    ("06", "none and container: networking"),
+    ("07", "Talking without a network"),
+    ("08", "macvlan and ipvlan"),
+    ("09", "Overlay on one host"),
+    ("10", "Across hosts"),
+    ("11", "Isolation and filtering"),
+    ("12", "Addresses, DNS and MTU in the real world"),
+    ("13", "Compose networking"),
+    ("14", "Performance per driver"),
+    ("15", "Troubleshooting capstone"),
+)
+
+FULL, PARTIAL, NO = "full", "partial", "no"
+
+
+@dataclass
+class LessonSupport:
+    """Whether one lesson runs fully here: ``full``, ``partial`` (some sections are
+    explained instead of run) or ``no``; ``note`` says what is missing and why."""
+
+    lesson: str
+    title: str
+    status: str
+    note: str = ""
+
+
+def lessons_table(report: HostReport) -> list[LessonSupport]:
+    """Which lessons run fully on the host described by ``report`` (pure).
+
+    The rules are deliberately simple; each ``note`` names the missing piece:
+
+    - every lesson but 00 needs the lab image;
+    - 01 needs Docker's default bridge, and its outbound-NAT part root-ful Docker;
+    - 03 shows the NAT rules: it needs the firewall backend found, a root-ful
+      engine, and the host to be the machine (on Docker Desktop the rules live in
+      its VM and published ports travel through Desktop's proxy);
+    - 05 needs the host network to be the machine's (not Desktop's VM, not rootless);
+    - 08 needs macvlan; ipvlan is optional (explained when missing);
+    - 09 needs a swarm-capable engine with VXLAN (:attr:`HostReport.swarm_usable`);
+    - 10 needs simulated Docker hosts (the nested probe), VXLAN, and a Linux
+      engine that is not Docker Desktop or rootless;
+    - 11 shows a DOCKER-USER rule: the nftables backend has no such chain (explained);
+    - 14 measures the drivers that work here: partial when any is missing.
+
+    >>> from dockernet.capabilities import HostReport
+    >>> rows = lessons_table(HostReport(lab_image_present=True, macvlan=True, ipvlan=False))
+    >>> [(r.lesson, r.status) for r in rows if r.lesson == "08"]
+    [('08', 'partial')]
+    """
+    gaps = _lesson_gaps(report)
+    rows = []
+    for number, title in LESSONS:
+        if number != "00" and not report.lab_image_present:
+            rows.append(LessonSupport(number, title, NO,
+                                      "needs the lab image: run `python -m dockernet image`"))
+            continue
+        missing = gaps.get(number, [])
+        rows.append(LessonSupport(number, title, PARTIAL if missing else FULL, "; ".join(missing)))
+    return rows
+
+
+def _lesson_gaps(r: HostReport) -> dict[str, list[str]]:
+    vm = "Docker Desktop's VM" if r.docker_desktop else None
+    gaps: dict[str, list[str]] = {}
+
+    def gap(lesson: str, condition: bool, why: str) -> None:
+        if condition:
+            gaps.setdefault(lesson, []).append(why)
+
+    gap("01", not r.default_bridge, "this daemon has no default bridge (bridge: none)")
+    gap("01", r.rootless, "the outbound-NAT part needs root-ful Docker")
+    gap("02", r.firewall_backend is None, "Docker's rules were not found: skip the optional "
+        "rules part of section 9")
+    gap("03", r.firewall_backend is None, "Docker's NAT rules were not found: the rule view is "
+        "explained, not shown")
+    gap("03", r.rootless, "rootless Docker publishes ports through rootlesskit, not DNAT rules")
+    gap("03", bool(vm), f"the rules live in {vm}; published ports reach your machine through "
+        "Desktop's proxy")
+    gap("03", r.firewall_backend == "nftables", "the nftables backend has no DOCKER-USER chain: "
+        "the firewall part is explained with nftables' own way")
+    gap("05", bool(vm), f"the host network is {vm}'s, not your machine's")
+    gap("05", r.rootless, "the host network is rootlesskit's namespace, not your machine's")
+    gap("08", r.macvlan is not True, _link_gap(r, "macvlan"))
+    gap("08", r.ipvlan is not True, _link_gap(r, "ipvlan"))
+    gap("09", not r.swarm_usable, "no swarm overlays on this engine (rootless, nftables "
+        "backend, or a swarm it does not manage): explained, not run")
+    gap("09", r.vxlan is False, "no VXLAN in this kernel: overlays cannot carry traffic")
+    gap("11", r.firewall_backend == "nftables", "the nftables backend has no DOCKER-USER chain: "
+        "that section is explained, not run")
+    gap("10", r.nested_hosts is not True, "simulated Docker hosts cannot start here")
+    gap("10", r.vxlan is False, "no VXLAN in this kernel")
+    gap("10", bool(vm) or r.rootless or r.os_type not in ("linux", ""),
+        "simulated hosts were checked on a root-ful Linux engine only")
+    missing_drivers = [name for name, works in (("macvlan", r.macvlan), ("ipvlan", r.ipvlan),
+                                                ("overlay", r.swarm_usable)) if works is not True]
+    gap("14", bool(missing_drivers), "measures only the drivers that work here (not "
+        + ", ".join(missing_drivers) + ")")
+    return gaps
+
+
+def _link_gap(r: HostReport, kind: str) -> str:
+    """Lesson 08's note for a link kind that is not ``True``, with the probe's reason."""
+    why = r.link_notes.get(kind)
+    state = "was not checked" if getattr(r, kind) is None else "does not work here"
+    return f"{kind} {state}" + (f" ({why})" if why else "") + ": explained, not run"
+
+
+def lessons_frame(report: HostReport) -> pd.DataFrame:
+    """:func:`lessons_table` as a DataFrame indexed by lesson number."""
+    rows = [asdict(row) for row in lessons_table(report)]
+    return pd.DataFrame(rows, columns=["lesson", "title", "status", "note"]).set_index("lesson")
+
+
