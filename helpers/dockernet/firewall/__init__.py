@@ -1,7 +1,9 @@
 """The engine's firewall: which backend holds Docker's rules, and the rules as tables.
 
 Docker writes its bridge rules with one of three tools, and which one depends on
-the engine and the host. A rule written with one is invisible to the others:
+the engine and the host. ``iptables-legacy`` rules are invisible to the nf_tables
+tools and the other way round (``nft list ruleset`` does show what ``iptables-nft``
+wrote); invisible is not inactive: both sets of hooks see every packet.
 
 ==================  ===========================================  ==========================
 backend             engines                                      read with
