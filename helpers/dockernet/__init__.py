@@ -32,7 +32,8 @@ install_error_display()
 #: Submodules a notebook reaches as ``dn.tables``, ``dn.plots``...; imported on first use so
 #: that ``python -m dockernet doctor`` does not pay for matplotlib.
 _LAZY_SUBMODULES = {"addressing", "checks", "cleanup", "hostview", "image", "naming", "outside",
-                    "plots", "probe", "tables", "widgets", "capabilities", "engines", "firewall"}
+                    "plots", "probe", "tables", "widgets", "capabilities", "engines", "firewall",
+                    "ports"}
 
 
 def __getattr__(name):

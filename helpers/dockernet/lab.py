@@ -428,22 +428,45 @@ class Lab:
                                                   aliases=[name, *(aliases or [])])
 
     def hello_server(self, name: str, *, network: str = "bridge", message: str = "Hello Docker!",
-                     port: int = HELLO_PORT, aliases=None, **extra):
+                     port: int = HELLO_PORT, bind: str | None = None, aliases=None, **extra):
         """The seed's helloworld: a web server answering ``message`` on ``port``.
 
         Waits until the server answers inside its container, so the next cell's
         curl does not race its start. ``extra`` goes to :meth:`run`.
+
+        Args:
+            bind (str): the address it listens on (``--bind``); by default every
+                address of the container. ``"127.0.0.1"`` shows the classic mistake:
+                a server only its own container can reach.
+
+        Raises:
+            LabError: the server stopped (e.g. on the host network, its port was
+                taken: the message carries its last log lines) or never answered.
         """
-        container = self.run(name, ["sh", "-c", HELLO_COMMAND], network=network, aliases=aliases,
-                             environment={"MESSAGE": message, "PORT": str(port)}, **extra)
+        environment = {"MESSAGE": message, "PORT": str(port)}
+        command = HELLO_COMMAND
+        if bind:
+            environment["BIND"] = bind
+            command = HELLO_COMMAND.replace('"$PORT"', '--bind "$BIND" "$PORT"')
+        container = self.run(name, ["sh", "-c", command], network=network, aliases=aliases,
+                             environment=environment, **extra)
+        # Where the server listens: a wildcard answers on loopback, anything else on itself.
+        ask = bind if bind and bind not in ("0.0.0.0", "::") else "127.0.0.1"
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
-            if probe.curl(container, f"http://127.0.0.1:{port}/", timeout=1).ok:
-                return container
+            container.reload()
+            if container.status != "running":
+                break  # it died (a port already taken on the host network): say so at once
+            try:
+                if probe.curl(container, f"http://{ask}:{port}/", timeout=1).ok:
+                    return container
+            except LabError:
+                continue  # it stopped between the two looks: the next turn says so
             time.sleep(0.1)
-        logs = container.logs(tail=5).decode(errors="replace")
-        raise LabError(f"hello server {name!r} did not answer on port {port} within {READY_TIMEOUT_S} s. "
-                       f"Its last log lines:\n{logs}")
+        logs = container.logs(tail=5).decode(errors="replace").strip()
+        state = "stopped" if container.status != "running" else f"did not answer within {READY_TIMEOUT_S} s"
+        self.client.api.remove_container(container.id, force=True)  # leave nothing half-made
+        raise LabError(f"hello server {name!r} on port {port} {state}. Its last log lines:\n{logs}")
 
     def connect(self, container, network, *, aliases=None):
         """Connect a container to a lab network (idempotent); its name becomes a DNS alias."""
@@ -590,6 +613,10 @@ def _loopback_ports(ports: dict | None) -> dict:
 
 def _explain_api_error(exc: docker.errors.APIError, what: str) -> LabError:
     text = exc.explanation if isinstance(exc.explanation, str) else str(exc)
+    if "port is already allocated" in text or "address already in use" in text:
+        return LabError(f"{what}: Docker says {text!r}. That host port is taken (by another "
+                        "container or a process on the host): take another with "
+                        "dockernet.ports.host_port(lab, after=PORT). Nothing was created.")
     if exc.status_code == 409 or "already in use" in text or "already exists" in text:
         return LabError(f"{what}: Docker says {text!r}. An object the lab did not create holds "
                         "that name; the lab never touches it. Rename or remove it yourself, or "
