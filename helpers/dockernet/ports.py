@@ -7,10 +7,14 @@ daemon cannot all take 8080, so every lab host port comes from here: a block of
 ``DOCKERNET_PORTS``), skipping every port the daemon has published for anyone and
 every port a process on the host listens on.
 
-Two learners whose blocks meet may still ask at the same moment: the one who
-publishes second gets Docker's "port is already allocated", and asking again
-(:func:`host_port`) gives the next free port. :func:`is_port_taken` recognises
-that error.
+Blocks are spread by a hash, so two learners' blocks can meet; a block is
+therefore *claimed* before use, atomically, by creating a labelled volume named
+after it (``dn-portblock-20050``): Docker hands an existing volume back instead of
+failing, and its labels say who claimed it first. A claimed block goes to the
+next learner along; the claim is a lab object of that lesson, so ``lab.cleanup()``
+frees it. A process outside the lab may still take a port between the look and
+the use: Docker then says "port is already allocated", and :func:`is_port_taken`
+recognises it.
 
 >>> start = block_start("alice", "03-publishing-ports", range(20000, 30000))
 >>> 20000 <= start < 30000 and (start - 20000) % BLOCK == 0
@@ -26,12 +30,16 @@ import os
 from collections.abc import Iterable
 
 from .errors import LabError
+from .naming import ROLE, SHORT_NAME, lab_labels, label_filters, owned_by
 
 #: Below Linux's ephemeral range (32768-60999), so no outgoing connection holds one, and
 #: above the ports services usually take.
 DEFAULT_RANGE = "20000-29999"
 #: Ports per learner and lesson: a lesson needs a few (a server, a second one, a collision).
 BLOCK = 10
+#: A claimed block is a lab volume of this name plus the block's first port.
+CLAIM_PREFIX = "dn-portblock-"
+CLAIM_ROLE = "portblock"
 
 
 def parse_range(text: str | None = None) -> range:
@@ -113,9 +121,12 @@ def host_port(lab, after: int | None = None) -> int:
             second server, or after Docker said a port was just taken by someone else).
 
     Returns:
-        int: a port in ``DOCKERNET_PORTS`` (default 20000-29999) that no container
-        publishes and no host process listens on. The same learner and lesson get
-        the same port on every run while it stays free.
+        int: a port in this learner's block of ``DOCKERNET_PORTS`` (default
+        20000-29999) that no container publishes and no host process listens on. The
+        same learner and lesson get the same port on every run while it stays free.
+
+    Raises:
+        LabError: the range has no free port left.
 
     Example:
 
@@ -124,10 +135,45 @@ def host_port(lab, after: int | None = None) -> int:
         (True, True, True)
     """
     ports = parse_range()
-    start = block_start(lab.learner, lab.lesson, ports) if after is None else after + 1
-    if start >= ports.stop:
-        start = ports.start
-    return first_free(ports, start, published_ports(lab.client) | listening_ports(lab))
+    taken = published_ports(lab.client) | listening_ports(lab)
+    blocks = _held_blocks(lab) or [_claim_from(lab, ports, block_start(lab.learner, lab.lesson,
+                                                                       ports))]
+    for _ in range(3):
+        for block in blocks:
+            for port in range(block, block + BLOCK):
+                if port not in taken and (after is None or port > after):
+                    return port
+        # These blocks are used up (by processes outside the lab): claim the next one along.
+        blocks.append(_claim_from(lab, ports, blocks[-1] + BLOCK))
+    raise LabError(f"no free port in this learner's blocks of {ports.start}-{ports.stop - 1}: "
+                   "clean up old labs (`python -m dockernet clean --all-learners`), or set "
+                   "DOCKERNET_PORTS to a range with free ports below 32768.")
+
+
+def _held_blocks(lab) -> list[int]:
+    """The blocks this learner and lesson have claimed, in the order of their ports."""
+    mine = lab.client.volumes.list(filters={"label": [*label_filters(lab.learner, lab.lesson),
+                                                      f"{SHORT_NAME}={CLAIM_ROLE}"]})
+    return sorted(int(v.name[len(CLAIM_PREFIX):]) for v in mine
+                  if v.name.startswith(CLAIM_PREFIX)
+                  and owned_by(v.attrs.get("Labels"), lab.learner, lab.lesson))
+
+
+def _claim_from(lab, ports: range, start: int) -> int:
+    """Claim the first unclaimed block from ``start`` on; returns its first port."""
+    blocks = len(ports) // BLOCK
+    for step in range(blocks):
+        block = ports.start + ((start - ports.start) // BLOCK + step) % blocks * BLOCK
+        labels = lab_labels(lab.learner, lab.lesson, lab.session, CLAIM_ROLE)
+        labels[ROLE] = "tool"
+        # Atomic: of two learners creating the same name at once, both get one volume back,
+        # and its labels are the first creator's.
+        claim = lab.client.volumes.create(f"{CLAIM_PREFIX}{block}", labels=labels)
+        if owned_by(claim.attrs.get("Labels"), lab.learner, lab.lesson):
+            return block
+    raise LabError(f"every block of ports in {ports.start}-{ports.stop - 1} is claimed: clean up "
+                   "old labs (`python -m dockernet clean --all-learners`), or set DOCKERNET_PORTS "
+                   "to a wider range below 32768.")
 
 
 def is_port_taken(error: Exception) -> bool:
