@@ -15,8 +15,9 @@ Against whatever daemon ``DOCKER_HOST`` (or the docker CLI's context) points to:
    that holds Docker's chains (``iptables-nft-save``, empty, on the nftables backend),
    ``nft list ruleset`` and that flavour's ``--version``;
 3. writes ``iptables-save.txt``, ``nft-list-ruleset.txt``, ``iptables-version.txt``
-   (iptables backends only), ``docker-info.json`` (a few ``docker info`` fields) and
-   ``networks.json`` (each network's role, bridge and subnet: what the tests check) to
+   (iptables backends only), ``docker-info.json`` (a few ``docker info`` fields),
+   ``networks.json`` (each network's role, bridge and subnet: what the tests check) and
+   ``published.json`` (``web``'s published port, whose rules the port-rule tests find) to
    DIR, by default ``tests/unit/data/engines/docker-<version>[-nftables]``;
 4. removes everything it made, by label.
 
@@ -33,7 +34,7 @@ import sys
 from pathlib import Path
 
 import dockernet as dn
-from dockernet import engines, firewall, hostview
+from dockernet import engines, firewall, hostview, published
 from dockernet.addressing import ipv4_configs
 from dockernet.cleanup import remove_lab_objects
 
@@ -63,6 +64,15 @@ def build(lab) -> list[dict]:
                      "subnet": subnets[0] if subnets else None,
                      "internal": bool(network.attrs.get("Internal"))})
     return rows
+
+
+def published_binding(lab, networks: list[dict]) -> dict:
+    """``published.json``: the binding of ``web``'s published port."""
+    row = published.ports_table(lab, ["web"]).iloc[0]
+    bridge = next(net["bridge"] for net in networks if net["name"] == "user-net")
+    return {"network": "user-net", "bridge": bridge, "container_ip": row.container_ip,
+            "container_port": int(row.container_port.split("/")[0]), "proto": "tcp",
+            "host_ip": row.host_ip, "host_port": int(row.host_port)}
 
 
 def read(lab) -> dict[str, str]:
@@ -95,6 +105,7 @@ def main(argv=None) -> int:
     try:
         networks = build(lab)
         files = read(lab)
+        files["published.json"] = json.dumps(published_binding(lab, networks), indent=1)
         backend, source = firewall.backend(lab)
     finally:
         removed = remove_lab_objects(lab.client, learner=lab.learner, lesson=LESSON)

@@ -33,7 +33,8 @@ install_error_display()
 #: that ``python -m dockernet doctor`` does not pay for matplotlib.
 _LAZY_SUBMODULES = {"addressing", "checks", "cleanup", "hostview", "image", "naming", "outside",
                     "plots", "probe", "tables", "widgets", "capabilities", "engines", "firewall",
-                    "ports"}
+                    "ports", "hostside", "published",
+                    "namespaces", "ipc", "legacy"}
 
 
 def __getattr__(name):

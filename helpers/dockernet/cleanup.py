@@ -70,6 +70,9 @@ def lab_objects(client, learner: str | None = None, lesson: str | None = None) -
 def remove_lab_objects(client, learner: str | None = None, lesson: str | None = None) -> Removed:
     """Remove the lab's objects for one learner (and lesson), or every learner's.
 
+    Firewall rules a lesson added on purpose go first
+    (:func:`dockernet.firewall.labrules.remove_marked`).
+
     Args:
         client: a docker SDK client.
         learner (str): only this learner's objects; ``None`` means every learner.
@@ -81,6 +84,11 @@ def remove_lab_objects(client, learner: str | None = None, lesson: str | None = 
     Raises:
         CleanupIncomplete: some objects are still there (the message says which and why).
     """
+    # Firewall rules a lesson added (lesson 03) are not Docker objects: their markers, lab
+    # volumes, say whose they are. The rules go first, the markers later with the volumes.
+    from .firewall.labrules import remove_marked  # late: the firewall needs the lab's modules
+
+    remove_marked(client, learner, lesson)
     removed = Removed()
     found = lab_objects(client, learner, lesson)
     problems = []

@@ -5,9 +5,12 @@ container, or as a user without ``CAP_NET_ADMIN``). So the lab runs one helper
 container, ``host-view``, in the host's network namespace with ``NET_ADMIN``,
 and reads ``ip -j`` there (:mod:`dockernet.firewall` reads the rules there). It is a lab object like any
 other (labelled, removed by ``lab.cleanup()``), with the ``tool`` role that
-keeps it out of the lesson's tables and plots. It only reads: it changes no
-interface or rule of the host (a listing with ``iptables-legacy`` may make the
-kernel load its legacy table module, which holds no rules).
+keeps it out of the lesson's tables and plots. It reads, and changes no interface
+or rule of the host, with one exception made on purpose: lesson 03 inserts two DROP
+rules through it that match only the learner's own outside address, and every
+cleanup deletes them (:mod:`dockernet.firewall.labrules`). A listing with
+``iptables-legacy`` may make the kernel load its legacy table module, which holds no
+rules.
 
 Two layers, as in :mod:`dockernet.tables`: pure parsers that turn ``ip -j`` JSON
 into rows (unit tested on captured output), and the lab functions that fetch live
@@ -229,7 +232,8 @@ def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
 
 
 def host_view(lab):
-    """Get or start the lab's ``host-view`` container (host network, ``NET_ADMIN``, read-only use).
+    """Get or start the lab's ``host-view`` container (host network, ``NET_ADMIN``; it reads,
+    except for lesson 03's own rules).
 
     Returns:
         docker.models.containers.Container

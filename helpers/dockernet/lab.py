@@ -458,7 +458,8 @@ class Lab:
             if container.status != "running":
                 break  # it died (a port already taken on the host network): say so at once
             try:
-                if probe.curl(container, f"http://{ask}:{port}/", timeout=1).ok:
+                if probe.curl(container, f"http://{ask}:{port}/", timeout=1).ok and \
+                        (not _shares_ports(network) or _listens_itself(container, port)):
                     return container
             except LabError:
                 continue  # it stopped between the two looks: the next turn says so
@@ -587,6 +588,22 @@ class Lab:
 
     #: A lesson's first cell resets its namespace: the same removal, leftovers of any session.
     reset = cleanup
+
+
+def _shares_ports(network: str) -> bool:
+    """Whether a container on ``network`` shares its ports with processes it cannot see."""
+    return network == "host" or network.startswith("container:")
+
+
+def _listens_itself(container, port: int) -> bool:
+    """True when a process of ``container`` itself listens on ``port``.
+
+    In a shared namespace (the host's, or ``container:X``'s) another server may answer on
+    the same port while this one is failing to bind it; ``ss -p`` names only processes
+    this container sees.
+    """
+    result = probe.run(container, ["ss", "-Hltnp", f"sport = :{port}"], timeout=3)
+    return result.ok and "users:(" in result.stdout
 
 
 def _loopback_ports(ports: dict | None) -> dict:

@@ -97,7 +97,8 @@ def _lesson_gaps(r: HostReport) -> dict[str, list[str]]:
         "rules part of section 9")
     gap("03", r.firewall_backend is None, "Docker's NAT rules were not found: the rule view is "
         "explained, not shown")
-    gap("03", r.rootless, "rootless Docker publishes ports through rootlesskit, not DNAT rules")
+    gap("03", r.rootless, "rootless Docker: ports reach the engine through RootlessKit, and the "
+        "outside link of sections 6, 7, 10 and 11 cannot be laid")
     gap("03", bool(vm), f"the rules live in {vm}; published ports reach your machine through "
         "Desktop's proxy")
     gap("03", r.firewall_backend == "nftables", "the nftables backend has no DOCKER-USER chain: "

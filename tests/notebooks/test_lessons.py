@@ -18,6 +18,17 @@ MUST_SHOW = {
     "01": ["Hello Docker!", "Could not resolve host", "MASQUERADE", "default via"],
     "02": ["Hello Docker!", "127.0.0.11", "Pool overlaps with other one on this address space",
            "Hello from db!"],
+    "03": ["Hello Docker!", "DNAT: a new connection to", "port is already allocated",
+           "127.0.0.1:8000", "in this host's ephemeral range", "no binding, no listener",
+           "Hello from api!"],
+    "04": ["Hello Docker!", "Docker: --link helloworld:db", "Cannot link to a non running container",
+           "not Docker: by hand?", "Hello from the new back!"],
+    "05": ["Hello from the host!", "Address already in use", "Could not connect to server",
+           "Hello from web!", "host.docker.internal"],
+    "06": ["Hello from app!", "Network is unreachable", "conflicting options: port publishing",
+           "non running container", "Hello from web2!"],
+    "07": ["status: ready", "hello through a pipe", "HELLO (answered by server)",
+           "No such device or address", "Connection refused", "STILL THERE? (answered by server)"],
 }
 
 

@@ -31,6 +31,10 @@ whose ``attrs["backend"]`` names the backend. Rows of iptables have the columns
 nftables ``family``, ``table``, ``chain``, ``rule`` and ``comment``. A map's
 elements are rows too, in a chain named like the map is referenced (``@name``).
 
+The rules behind one published port, and the rules lesson 03 adds on purpose (and
+every cleanup deletes), have modules of their own: :mod:`.portrules` (pure) and
+:mod:`.labrules`; :mod:`dockernet.published` shows them.
+
 >>> from dockernet import firewall
 >>> docker0 = firewall.masquerade(lab, bridge="docker0")   # the default bridge's outbound NAT
 >>> docker0.attrs["backend"] in firewall.BACKENDS, len(docker0)
