@@ -38,8 +38,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .errors import LabError
-from .namespaces import exec_heard, heard
+from .namespaces import exec_heard
 from .naming import LEARNER, LESSON, ROLE, SHORT_NAME, label_filters, owned_by
+from .probe import heard
 
 #: Where every container of the lesson mounts the shared volume.
 MOUNT = "/shared"

@@ -141,21 +141,9 @@ def only_loopback(links: Iterable[dict]) -> bool:
 # -- live: containers -> namespaces and tables ----------------------------------------------
 
 
-def heard(result: probe.ProbeResult, attempts: int = 3) -> probe.ProbeResult:
-    """``result``, or a re-run of its command when nothing at all came back.
-
-    For commands that always print something (``readlink``, ``hostname``, ``ip``, an
-    error message). A busy Docker 28.5 loses the output of about one ``docker exec`` in
-    300 whose process ends at once (measured with 6 learners at once); a re-run prints it.
-    """
-    while not (result.stdout or result.stderr) and result.rerun is not None and attempts > 1:
-        result, attempts = result.rerun(), attempts - 1
-    return result
-
-
 def exec_heard(lab, container, command, timeout: float = 5) -> probe.ProbeResult:
-    """``lab.exec`` for a command that always prints something (see :func:`heard`)."""
-    return heard(lab.exec(container, command, timeout=timeout))
+    """``lab.exec`` for a command that always prints something (see :func:`dockernet.probe.heard`)."""
+    return probe.heard(lab.exec(container, command, timeout=timeout))
 
 
 def namespace_of(lab, container, kind: str = "net") -> str:
@@ -181,7 +169,7 @@ def namespace_of(lab, container, kind: str = "net") -> str:
 
 def links_of(lab, container) -> list[dict]:
     """The parsed ``ip -j addr`` of a running lab container (read again if torn or lost:
-    ``lo`` is always there, so an empty list means the output was lost, see :func:`heard`)."""
+    ``lo`` is always there, so an empty list means the output was lost, see :func:`dockernet.probe.heard`)."""
     for _attempt in range(3):
         links = probe.read_json(lab.get_container(container), ["ip", "-j", "addr"],
                                 what=f"{container}'s interfaces")

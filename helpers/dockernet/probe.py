@@ -175,6 +175,24 @@ def run(container, command, timeout: float = 10) -> ProbeResult:
                        rerun=lambda: run(container, command, timeout=timeout))
 
 
+def heard(result: ProbeResult, attempts: int = 3) -> ProbeResult:
+    """``result``, or a re-run of its command when nothing at all came back.
+
+    For commands that always print something (``curl -sS``, ``readlink``, ``hostname``,
+    an error message). A busy Docker 28.5 loses the output of about one ``docker exec``
+    in 300 whose process ends at once (measured with 6 learners at once); a re-run
+    prints it. Only for commands that change nothing: the command runs again.
+
+    >>> calls = []
+    >>> silent = ProbeResult("box", rerun=lambda: calls.append(1) or ProbeResult("box", stdout="x"))
+    >>> heard(silent).stdout, len(calls)
+    ('x', 1)
+    """
+    while not (result.stdout or result.stderr) and result.rerun is not None and attempts > 1:
+        result, attempts = result.rerun(), attempts - 1
+    return result
+
+
 def parse_json(result: ProbeResult):
     """The JSON a probe printed on stdout, or ``None`` when stdout is not (whole) JSON.
 
@@ -231,7 +249,8 @@ def read_json(container, command, *, what: str, timeout: float = 5,
     'lo'
     """
     for attempt in range(1, attempts + 1):
-        result = run(container, command, timeout=timeout)
+        # Empty can be a true answer (nothing matched) or lost output: one more look.
+        result = heard(run(container, command, timeout=timeout), attempts=2)
         if not result.ok:
             raise LabError(f"reading {what} failed (exit {result.exit_code}): "
                            f"{(result.stderr or result.output)[:300]}" + (f". {hint}" if hint else ""))
@@ -253,8 +272,9 @@ def curl(container, url: str, timeout: float = 3) -> ProbeResult:
     a reachable server may answer seconds late, and that must not read as unreachable.
     """
     max_time = timeout + RESPONSE_GRACE_S
-    return run(container, ["curl", "-sS", "--connect-timeout", f"{timeout:g}",
-                           "--max-time", f"{max_time:g}", url], timeout=max_time + 1)
+    # -sS prints the body or the error: an empty result is output Docker lost (see heard).
+    return heard(run(container, ["curl", "-sS", "--connect-timeout", f"{timeout:g}",
+                                 "--max-time", f"{max_time:g}", url], timeout=max_time + 1))
 
 
 def ping(container, target: str, count: int = 1, timeout: float = 2) -> ProbeResult:
@@ -265,7 +285,9 @@ def ping(container, target: str, count: int = 1, timeout: float = 2) -> ProbeRes
 
 def lookup(container, name: str, timeout: float = 3) -> ProbeResult:
     """Resolve ``name`` as programs in the container do (/etc/hosts, then DNS)."""
-    return run(container, ["getent", "hosts", name], timeout=timeout)
+    result = run(container, ["getent", "hosts", name], timeout=timeout)
+    # getent fails silently (exit 2) but never succeeds silently: that output was lost.
+    return heard(result) if result.ok else result
 
 
 def dig(container, name: str, server: str | None = None, timeout: float = 3) -> ProbeResult:

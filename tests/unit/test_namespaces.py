@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from dockernet import namespaces
+from dockernet import namespaces, probe
 from dockernet.checks import lesson06
 from dockernet.errors import ExpectationFailed
 
@@ -143,9 +143,9 @@ def test_heard_runs_a_silent_command_again_a_bounded_number_of_times():
                                             rerun=rerun)
 
     silent = namespaces.probe.ProbeResult("app", rerun=rerun)
-    assert namespaces.heard(silent).stdout == "app" and len(calls) == 2
+    assert probe.heard(silent).stdout == "app" and len(calls) == 2
     calls.clear()
-    assert namespaces.heard(silent, attempts=2).stdout == "" and len(calls) == 1
+    assert probe.heard(silent, attempts=2).stdout == "" and len(calls) == 1
     spoken = namespaces.probe.ProbeResult("app", stderr="RTNETLINK answers", rerun=rerun)
     calls.clear()
-    assert namespaces.heard(spoken) is spoken and not calls
+    assert probe.heard(spoken) is spoken and not calls

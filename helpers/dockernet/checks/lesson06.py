@@ -17,7 +17,7 @@ import re
 
 import docker
 
-from .. import namespaces
+from .. import namespaces, probe
 from ..errors import ExpectationFailed, LabError
 from ..naming import lab_labels
 from . import CheckResult, container_or_none, verdict
@@ -70,7 +70,7 @@ def only_loopback(lab, table, container: str = "loner"):
 def no_route(result):
     """Section 1: asking the kernel for a route to another container's address fails with
     "Network is unreachable". ``result`` is ``ip route get ADDRESS`` run in the container."""
-    result = namespaces.heard(result)
+    result = probe.heard(result)
     if result.ok or "Network is unreachable" not in result.output:
         _fail(f"expected 'Network is unreachable' from {result.source}, got "
               f"(exit {result.exit_code}) {result.output[:200]!r}")
@@ -106,7 +106,7 @@ def left_behind(lab, table, target: str, sidecar: str):
 def sees_sockets_not_processes(sockets, processes, port: int = TAKEN_PORT):
     """Section 3: the sidecar's ``ss -ltn`` lists the server's listener on ``port``, but
     its ``ps`` shows no server process: it shares the network namespace only."""
-    sockets, processes = namespaces.heard(sockets), namespaces.heard(processes)
+    sockets, processes = probe.heard(sockets), probe.heard(processes)
     if not re.search(rf"LISTEN\s.*:{port}\s", sockets.output):
         _fail(f"{sockets.source} sees no listener on port {port}:\n{sockets.output}")
     commands = [line.split()[-1] for line in processes.output.splitlines()[1:] if line.split()]

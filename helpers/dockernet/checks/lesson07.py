@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from .. import ipc
 from ..errors import ExpectationFailed
-from ..namespaces import exec_heard, heard
+from ..namespaces import exec_heard
+from ..probe import heard
 from . import CheckResult, container_or_none, verdict
 
 PAIR = ("server", "client")
