@@ -85,3 +85,32 @@ def verdict(conditions, praise: str = "") -> CheckResult:
         if not condition:
             return CheckResult(False, hint)
     return CheckResult(True, praise=praise)
+
+
+def fail(claim: str) -> None:
+    """Raise :class:`~dockernet.ExpectationFailed`: a lesson's claim does not hold here."""
+    from ..errors import ExpectationFailed
+
+    raise ExpectationFailed(claim)
+
+
+def choice(answer, wrong_hints: dict, right: str, name: str = "prediction") -> CheckResult | None:
+    """Judge a one-letter answer: ``None`` when it is ``right``, else the failed verdict.
+
+    A wrong letter gets its hint from ``wrong_hints``; anything else says how to answer.
+
+    >>> choice(" B ", {"a": "Look again at section 2."}, right="b") is None
+    True
+    >>> choice("a", {"a": "Look again at section 2."}, right="b").hint
+    'Look again at section 2.'
+    >>> choice(3, {"a": "..."}, right="b").hint
+    '`prediction` is 3: set it to one letter, a or b.'
+    """
+    letters = sorted({*wrong_hints, right})
+    letter = answer.strip().lower() if isinstance(answer, str) else answer
+    if letter == right:
+        return None
+    if letter in wrong_hints:
+        return CheckResult(False, wrong_hints[letter])
+    spelled = ", ".join(letters[:-1]) + f" or {letters[-1]}"
+    return CheckResult(False, f"`{name}` is {answer!r}: set it to one letter, {spelled}.")

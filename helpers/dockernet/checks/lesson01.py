@@ -22,7 +22,7 @@ from .. import firewall, hostview
 from ..errors import ExpectationFailed, LabError
 from ..lab import LOCAL_ONLY_DNS
 from ..probe import ProbeResult
-from . import CheckResult, container_or_none, verdict
+from . import CheckResult, container_or_none, fail, verdict
 
 SERVERS = ("helloworld", "helloworld2")
 EMBEDDED_DNS = "127.0.0.11"
@@ -42,8 +42,7 @@ NAT_REASONS = {
 NAT_RIGHT = "c"
 
 
-def _fail(claim: str) -> None:
-    raise ExpectationFailed(claim)
+_fail = fail
 
 # -- pure: reading what the containers print ------------------------------------------------
 

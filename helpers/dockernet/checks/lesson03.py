@@ -27,7 +27,7 @@ from .. import firewall, hostview, ports, published
 from ..engines import parse_version
 from ..errors import ExpectationFailed
 from ..probe import ProbeResult
-from . import CheckResult, container_or_none, verdict
+from . import CheckResult, container_or_none, fail, verdict
 
 #: Section 6: the server a LAN client reaches through DNAT.
 LAN_SERVER = "lan-server"
@@ -49,8 +49,7 @@ WHY_HINTS = {
 }
 
 
-def _fail(claim: str) -> None:
-    raise ExpectationFailed(claim)
+_fail = fail
 
 
 def _version(lab) -> tuple[int, int, int]:

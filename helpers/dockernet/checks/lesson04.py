@@ -17,9 +17,9 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from .. import legacy
-from ..errors import ExpectationFailed, LabError
+from ..errors import LabError
 from ..naming import BUILTIN_NETWORKS
-from . import CheckResult, container_or_none, verdict
+from . import CheckResult, container_or_none, fail, verdict
 
 #: Exercise 1: the new linking container, its alias, and the names to predict from each side.
 READER, READER_ALIAS = "reader", "api"
@@ -39,8 +39,7 @@ EDIT_REASONS = {
 EDIT_RIGHT = "b"
 
 
-def _fail(claim: str) -> None:
-    raise ExpectationFailed(claim)
+_fail = fail
 
 
 def _sets_link_env(lab) -> bool:

@@ -16,9 +16,9 @@ from __future__ import annotations
 import ipaddress
 
 from .. import hostside
-from ..errors import ExpectationFailed, LabError
+from ..errors import LabError
 from ..probe import ProbeResult
-from . import CheckResult, container_or_none, verdict
+from . import CheckResult, container_or_none, fail, verdict
 
 #: Exercise 1: the server the learner starts on app-net's gateway, and the four paths to predict.
 NET_APP, NET = "net-app", "app-net"
@@ -48,8 +48,7 @@ FIX_HINTS = {
 FIX_RIGHT = "r"
 
 
-def _fail(claim: str) -> None:
-    raise ExpectationFailed(claim)
+_fail = fail
 
 
 # -- claims ----------------------------------------------------------------------------------

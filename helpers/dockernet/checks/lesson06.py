@@ -18,9 +18,9 @@ import re
 import docker
 
 from .. import namespaces, probe
-from ..errors import ExpectationFailed, LabError
+from ..errors import LabError
 from ..naming import lab_labels
-from . import CheckResult, container_or_none, verdict
+from . import CheckResult, choice, container_or_none, fail, verdict
 
 #: Exercise 1: the second server, the container whose namespace it must join, its port.
 SECOND_SERVER, TARGET, TAKEN_PORT = "web2", "app", 8000
@@ -38,8 +38,7 @@ NONE_CONTAINER, SIDECAR_OF_NONE = "loner", "debug2"
 SIDECAR_ITEMS = ("has_eth0", "reaches_app", "in_loners_namespace", "hostname_is_loner")
 
 
-def _fail(claim: str) -> None:
-    raise ExpectationFailed(claim)
+_fail = fail
 
 
 def _rows(table, container):
@@ -186,12 +185,9 @@ def second_server(lab, prediction) -> CheckResult:
         lab (dockernet.Lab): the lesson's lab.
         prediction (str): the letter of the learner's prediction.
     """
-    letter = prediction.strip().lower() if isinstance(prediction, str) else prediction
-    if letter not in (*SECOND_SERVER_REASONS, SECOND_SERVER_RIGHT):
-        return CheckResult(False, f"`prediction` is {prediction!r}: set it to one letter, "
-                                  "a, b, c or d.")
-    if letter != SECOND_SERVER_RIGHT:
-        return CheckResult(False, SECOND_SERVER_REASONS[letter])
+    wrong = choice(prediction, SECOND_SERVER_REASONS, SECOND_SERVER_RIGHT)
+    if wrong is not None:
+        return wrong
     app, web2 = container_or_none(lab, TARGET), container_or_none(lab, SECOND_SERVER)
     if app is None or app.status != "running":
         return CheckResult(False, "app is not running: re-run the cells of sections 1 to 4.")

@@ -13,10 +13,9 @@ CheckResult(passed=False, hint='There is no container called auditor yet: ...')
 from __future__ import annotations
 
 from .. import ipc
-from ..errors import ExpectationFailed
 from ..namespaces import exec_heard
 from ..probe import heard
-from . import CheckResult, container_or_none, verdict
+from . import CheckResult, choice, container_or_none, fail, verdict
 
 PAIR = ("server", "client")
 VOLUME = "shared"
@@ -32,8 +31,7 @@ STALE_REASONS = {
 AUDITOR = "auditor"
 
 
-def _fail(claim: str) -> None:
-    raise ExpectationFailed(claim)
+_fail = fail
 
 
 # -- claims of the sections ---------------------------------------------------------------
@@ -141,10 +139,9 @@ def stale_socket(lab, prediction) -> CheckResult:
         lab (dockernet.Lab): the lesson's lab.
         prediction (str): the letter of the learner's prediction.
     """
-    letter = prediction.strip().lower() if isinstance(prediction, str) else prediction
-    if letter not in (*STALE_REASONS, STALE_RIGHT):
-        return CheckResult(False, f"`prediction` is {prediction!r}: set it to one letter, "
-                                  "a, b, c or d.")
+    wrong = choice(prediction, STALE_REASONS, STALE_RIGHT)
+    if wrong is not None and wrong.hint not in STALE_REASONS.values():
+        return wrong  # not one of the letters: say how to answer before anything else
     server, client = (container_or_none(lab, name) for name in PAIR)
     if client is None or client.status != "running":
         return CheckResult(False, "client is not running: re-run the cells of section 1.")
@@ -157,10 +154,9 @@ def stale_socket(lab, prediction) -> CheckResult:
         return CheckResult(False, f"client's request got {answer.output[:200]!r}, not the "
                                   "answer this exercise is about: re-run sections 1 to 4, then "
                                   "stop server.")
-    return verdict([
-        (letter == STALE_RIGHT, STALE_REASONS.get(letter, "")),
-    ], praise="Right: the socket file stays, but with no process listening the kernel refuses "
-              "the connection at once (ECONNREFUSED). A new server must remove it before bind().")
+    return wrong or CheckResult(True, praise="Right: the socket file stays, but with no process "
+                                "listening the kernel refuses the connection at once "
+                                "(ECONNREFUSED). A new server must remove it before bind().")
 
 
 def auditor(lab) -> CheckResult:
