@@ -423,6 +423,10 @@ class Lab:
         if network.startswith("container:"):
             mode = "container:" + self.get_container(network.split(":", 1)[1]).id
             return mode, mode, None
+        if network.startswith("service:"):
+            raise LabError(f"network {network!r} is Compose's spelling (network_mode: service:x); "
+                           f"Docker's is 'container:NAME': use network='container:"
+                           f"{network.split(':', 1)[1]}'.")
         real = self.get_network(network)
         return real.name, real.id, EndpointConfig(self.client.api._version,
                                                   aliases=[name, *(aliases or [])])

@@ -157,6 +157,8 @@ def test_two_learners_share_a_daemon_without_seeing_each_other(client, lab_image
     (lambda lab: lab.network("Bad Net"), "lower-case"),
     (lambda lab: lab.run("web", network="no-such-net"), "no network 'no-such-net'"),
     (lambda lab: lab.run("web", aliases=["api"]), "user-defined networks only"),
+    (lambda lab: lab.run("web", network="service:app"), "use network='container:app'"),
+    (lambda lab: lab.run("web", network="container:ghost"), "no container 'ghost'"),
     (lambda lab: lab.run("web", image_tag="dockernet-never-built:1"), "never pulls"),
     (lambda lab: lab.curl("ghost", "http://x:8000"), "no container 'ghost'"),
     (lambda lab: lab.connect("ghost", "bridge"), "no container 'ghost'"),
