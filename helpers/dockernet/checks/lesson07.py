@@ -154,9 +154,11 @@ def stale_socket(lab, prediction) -> CheckResult:
         return CheckResult(False, f"client's request got {answer.output[:200]!r}, not the "
                                   "answer this exercise is about: re-run sections 1 to 4, then "
                                   "stop server.")
-    return wrong or CheckResult(True, praise="Right: the socket file stays, but with no process "
-                                "listening the kernel refuses the connection at once "
-                                "(ECONNREFUSED). A new server must remove it before bind().")
+    if wrong is not None:  # a CheckResult is falsy when it failed: compare with None
+        return wrong
+    return CheckResult(True, praise="Right: the socket file stays, but with no process listening "
+                                    "the kernel refuses the connection at once (ECONNREFUSED). A "
+                                    "new server must remove it before bind().")
 
 
 def auditor(lab) -> CheckResult:
