@@ -37,6 +37,7 @@ import pandas as pd
 from . import engines, hostview, ports, probe
 from .errors import LabError
 from .lab import READY_TIMEOUT_S
+from .namespaces import namespace_of
 
 #: What a host service answers unless told otherwise.
 HOST_MESSAGE = "Hello from the host!"
@@ -348,14 +349,14 @@ def interfaces(lab, container) -> pd.DataFrame:
 
 
 def net_namespaces(lab, containers) -> pd.DataFrame:
-    """Each container's network mode and network namespace (``readlink /proc/self/ns/net``:
-    the same ``net:[N]`` means the same namespace)."""
+    """Each container's network mode and network namespace
+    (:func:`dockernet.namespaces.namespace_of`: the same ``net:[N]`` means the same namespace)."""
     rows = []
     for name in containers:
         container = lab.get_container(name)
-        inode = probe.run(container, ["readlink", "/proc/self/ns/net"]).expect_success().output
         rows.append({"container": name, "network mode":
-                     container.attrs["HostConfig"].get("NetworkMode"), "net namespace": inode})
+                     container.attrs["HostConfig"].get("NetworkMode"),
+                     "net namespace": namespace_of(lab, name)})
     return pd.DataFrame(rows, columns=["container", "network mode", "net namespace"])
 
 
