@@ -15,12 +15,21 @@ Removed(containers=['web'], networks=['my-net'], volumes=[])
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 
 import docker
 
 from .errors import CleanupIncomplete
 from .naming import display_name, label_filters, owned_by
+
+#: Modules whose ``remove_marked(client, learner, lesson)`` removes what a lesson made that is not
+#: a container, network or volume (a firewall rule, a host link, a swarm service). They run first,
+#: while the marker volumes that say whose each thing is still exist.
+BEFORE_OBJECTS = ("dockernet.firewall.labrules",)
+#: Modules whose ``after_cleanup(client, learner, lesson)`` runs once the objects are gone
+#: (e.g. leaving a swarm the lab created, once no lesson uses it any more).
+AFTER_OBJECTS: tuple[str, ...] = ()
 
 
 @dataclass
@@ -70,8 +79,9 @@ def lab_objects(client, learner: str | None = None, lesson: str | None = None) -
 def remove_lab_objects(client, learner: str | None = None, lesson: str | None = None) -> Removed:
     """Remove the lab's objects for one learner (and lesson), or every learner's.
 
-    Firewall rules a lesson added on purpose go first
-    (:func:`dockernet.firewall.labrules.remove_marked`).
+    What a lesson added outside Docker's containers, networks and volumes goes first (each module
+    of :data:`BEFORE_OBJECTS`, e.g. :func:`dockernet.firewall.labrules.remove_marked`); the
+    modules of :data:`AFTER_OBJECTS` run last.
 
     Args:
         client: a docker SDK client.
@@ -84,11 +94,11 @@ def remove_lab_objects(client, learner: str | None = None, lesson: str | None = 
     Raises:
         CleanupIncomplete: some objects are still there (the message says which and why).
     """
-    # Firewall rules a lesson added (lesson 03) are not Docker objects: their markers, lab
-    # volumes, say whose they are. The rules go first, the markers later with the volumes.
-    from .firewall.labrules import remove_marked  # late: the firewall needs the lab's modules
-
-    remove_marked(client, learner, lesson)
+    # Firewall rules (lesson 03), host links (08), services (09) are not containers, networks
+    # or volumes: their markers, lab volumes, say whose they are. They go first, the markers
+    # later with the volumes. Imported late: these modules need the lab's own modules.
+    for module in BEFORE_OBJECTS:
+        importlib.import_module(module).remove_marked(client, learner, lesson)
     removed = Removed()
     found = lab_objects(client, learner, lesson)
     problems = []
@@ -105,6 +115,8 @@ def remove_lab_objects(client, learner: str | None = None, lesson: str | None = 
             except docker.errors.APIError as exc:
                 # Typically a container the lab did not create is attached: we do not touch it.
                 problems.append(f"{kind[:-1]} {_name(obj)}: {exc.explanation}")
+    for module in AFTER_OBJECTS:
+        importlib.import_module(module).after_cleanup(client, learner, lesson)
     left = lab_objects(client, learner, lesson)
     leftovers = [f"{kind[:-1]} {_name(obj)}" for kind, objs in left.items() for obj in objs]
     if leftovers:
