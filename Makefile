@@ -11,7 +11,7 @@ JUPYTER_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: setup lab test test-browser image image-bundle notebooks student-copy clean bench \
 	bench-classroom doctor \
-	engine engine-stop test-engines html
+	engine engine-image engine-stop test-engines html
 
 setup: $(STAMP)
 
@@ -46,6 +46,10 @@ ENGINE_HOST = $(shell $(PY) -c 'from dockernet import testengine; print(testengi
 
 engine: image
 	$(PY) -m dockernet test-engine start
+
+# Only the engine's image: lesson 10's simulated Docker hosts run it too (root, debootstrap).
+engine-image: setup
+	$(PY) -m dockernet test-engine build
 
 engine-stop: setup
 	$(PY) -m dockernet test-engine stop

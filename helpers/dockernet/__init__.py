@@ -34,7 +34,8 @@ install_error_display()
 _LAZY_SUBMODULES = {"addressing", "checks", "cleanup", "hostview", "image", "naming", "outside",
                     "plots", "probe", "tables", "widgets", "capabilities", "engines", "firewall",
                     "ports", "hostside", "published",
-                    "namespaces", "ipc", "legacy"}
+                    "namespaces", "ipc", "legacy", "swarm", "overlay", "hosts", "vxlan",
+                    "hostlinks"}
 
 
 def __getattr__(name):

@@ -26,10 +26,10 @@ from .naming import display_name, label_filters, owned_by
 #: Modules whose ``remove_marked(client, learner, lesson)`` removes what a lesson made that is not
 #: a container, network or volume (a firewall rule, a host link, a swarm service). They run first,
 #: while the marker volumes that say whose each thing is still exist.
-BEFORE_OBJECTS = ("dockernet.firewall.labrules",)
+BEFORE_OBJECTS = ("dockernet.firewall.labrules", "dockernet.hostlinks", "dockernet.swarm")
 #: Modules whose ``after_cleanup(client, learner, lesson)`` runs once the objects are gone
 #: (e.g. leaving a swarm the lab created, once no lesson uses it any more).
-AFTER_OBJECTS: tuple[str, ...] = ()
+AFTER_OBJECTS: tuple[str, ...] = ("dockernet.swarm",)
 
 
 @dataclass

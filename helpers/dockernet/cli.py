@@ -6,7 +6,7 @@
     python -m dockernet bundle FILE
     python -m dockernet student-copy SRC DST
     python -m dockernet render [SRC] [DST]              every lesson executed, as HTML
-    python -m dockernet test-engine start|stop [--purge]   contributors: Docker 28 for the tests
+    python -m dockernet test-engine build|start|stop [--purge]   contributors: Docker 28 for the tests
 
 Every failure the course expects (no daemon, a bad bundle path, ...) prints one
 paragraph with the fix and exits 1: never a Python traceback.
@@ -126,12 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     engine = commands.add_parser(
         "test-engine", help="contributors: a current Docker engine (Debian sid's) to test against",
-        description="start: build (debootstrap, no registry; as root) and run Debian sid's Docker "
+        description="build: only build its image (debootstrap, no registry; as root), which is "
+                    "also the image of lesson 10's simulated hosts. "
+                    "start: build (debootstrap, no registry; as root) and run Debian sid's Docker "
                     "as a Docker-in-Docker engine, copy the lab image into it, and print the "
                     "DOCKER_HOST that reaches it. stop: remove its container, volume and socket "
                     "folder (--purge: its image too). Everything it makes is labelled "
                     "dockernet.testengine=1.")
-    engine.add_argument("action", choices=["start", "stop"])
+    engine.add_argument("action", choices=["build", "start", "stop"])
     engine.add_argument("--purge", action="store_true", help="stop: remove the engine image too")
     engine.set_defaults(handler=cmd_test_engine)
     return parser
@@ -158,6 +160,9 @@ def cmd_test_engine(args) -> int:
     client = get_client()
     if args.action == "stop":
         testengine.stop(client, purge=args.purge)
+        return 0
+    if args.action == "build":
+        testengine.ensure_image(client)
         return 0
     url = testengine.start(client)
     print(f"DOCKER_HOST={url}")

@@ -362,3 +362,47 @@ def veth_pairs(lab, containers=None) -> pd.DataFrame:
                                    short_names)
     rows = veth_rows(inside, host_links(lab, details=False), bridges)
     return _frame(rows, VETH_COLUMNS).astype({"peer_index": "Int64"})
+
+
+def cleanup_runner(client, learner: str, lesson: str, cleaner: str, own: str = HOST_VIEW,
+                   **settings):
+    """A container in the host's network namespace for a cleanup to run host-side commands in.
+
+    The lesson's own running host view (or the tool named ``own``) when there is one, else a
+    short-lived helper named ``cleaner``, labelled as the lesson's tool so that the cleanup
+    which follows removes it too.
+
+    Args:
+        client: a docker SDK client.
+        learner (str): whose cleanup this is.
+        lesson (str): which lesson's.
+        cleaner (str): the short name of the one-shot helper, e.g. ``"fw-cleanup"``.
+        own (str): the short name of the lesson's tool to reuse when it runs.
+        settings: more container settings for the helper (e.g. ``mounts``).
+
+    Returns:
+        docker.models.containers.Container
+    """
+    import docker  # late: the pure helpers above need no docker SDK
+
+    from . import image
+    from .naming import ROLE, docker_name, lab_labels, owned_by
+
+    try:
+        view = client.containers.get(docker_name(learner, lesson, own))
+        if owned_by(view.labels, learner, lesson) and view.status == "running":
+            return view
+    except docker.errors.NotFound:
+        pass
+    name = docker_name(learner, lesson, cleaner)
+    try:
+        old = client.containers.get(name)
+        if owned_by(old.labels, learner, lesson):
+            old.remove(force=True)
+    except docker.errors.NotFound:
+        pass
+    labels = lab_labels(learner, lesson, "cleanup", cleaner)
+    labels[ROLE] = "tool"
+    return client.containers.run(image.image_tag(), ["sleep", "120"], name=name, labels=labels,
+                                 network_mode="host", cap_add=["NET_ADMIN"], init=True,
+                                 detach=True, **settings)

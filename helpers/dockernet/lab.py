@@ -28,7 +28,7 @@ import uuid
 import docker
 from docker.types import EndpointConfig, IPAMConfig, IPAMPool
 
-from . import addressing, image, probe
+from . import addressing, image, probe, realhosts
 from .cleanup import Removed, remove_lab_objects
 from .connect import get_client
 from .errors import LabError, UnknownObject
@@ -88,6 +88,8 @@ class Lab:
         reset (bool): remove this learner's objects of this lesson first.
         pool (str): the subnet pool for lab networks (default ``DOCKERNET_POOL``).
         quiet (bool): print nothing on start.
+        hosts (list): real Docker hosts for the cross-host lesson: docker context names or
+            ``ssh://``/``tcp://`` URLs (:func:`dockernet.realhosts.parse_hosts`), checked first.
 
     Attributes:
         client: the docker SDK client, for learners who want the raw API.
@@ -95,8 +97,11 @@ class Lab:
     """
 
     def __init__(self, lesson: str, *, learner: str | None = None, client=None,
-                 reset: bool = True, pool: str | None = None, quiet: bool = False):
+                 reset: bool = True, pool: str | None = None, quiet: bool = False,
+                 hosts: list | None = None):
         self.lesson = check_short_name(lesson, what="lesson")
+        # Checked before anything is made; only lesson 10 uses them.
+        self.hosts = [] if hosts is None else realhosts.parse_hosts(hosts)
         self.learner = sanitize_learner(learner) if learner else learner_id()
         self.session = uuid.uuid4().hex[:12]
         self.pool = addressing.parse_pool(pool)
@@ -220,7 +225,8 @@ class Lab:
 
     def network(self, name: str, *, subnet: str | None = None, hosts: int | None = None,
                 driver: str = "bridge", internal: bool = False, attachable: bool = False,
-                options: dict | None = None):
+                options: dict | None = None, gateway: str | bool | None = True,
+                aux_addresses: dict | None = None):
         """Get or create a lab network.
 
         Args:
@@ -231,6 +237,12 @@ class Lab:
             internal (bool): no route out of the network.
             attachable (bool): for overlay networks.
             options (dict): driver options.
+            gateway: ``True`` (the subnet's first address, the lab's default), an address,
+                or ``None``: leave it to the engine (``docker network create`` without
+                ``--gateway``; lesson 08 shows what macvlan does then).
+            aux_addresses (dict): addresses the engine must never hand out (the CLI's
+                ``--aux-address name=ADDRESS``): ``{name: address}``, or ``{name: index}``
+                with an index into the subnet (``-2`` is the last usable address).
 
         Returns:
             docker.models.networks.Network
@@ -247,6 +259,8 @@ class Lab:
             addressing.check_capacity(requested, hosts)
         spec = {"driver": driver, "subnet": subnet, "hosts": hosts, "internal": internal,
                 "attachable": attachable, "options": options or {}}
+        if gateway is not True or aux_addresses:  # older specs (and their hashes) stay as they were
+            spec.update(gateway=gateway, aux_addresses=aux_addresses or {})
         existing = self._find_network(name)
         if existing is not None and existing.attrs["Labels"].get(SPEC) == spec_hash(spec):
             return existing
@@ -311,8 +325,7 @@ class Lab:
                     self.name(name), driver=spec["driver"], internal=spec["internal"],
                     attachable=spec["attachable"], options=spec["options"] or None,
                     labels=self._labels(name, spec), check_duplicate=True,
-                    ipam=IPAMConfig(pool_configs=[IPAMPool(
-                        subnet=str(subnet), gateway=str(next(subnet.hosts())))]))
+                    ipam=IPAMConfig(pool_configs=[_pool(subnet, spec)]))
             except docker.errors.APIError as exc:
                 # Another learner took this subnet a moment ago: move on to the next one.
                 if requested is None and "overlap" in str(exc).lower():
@@ -592,6 +605,17 @@ class Lab:
 
     #: A lesson's first cell resets its namespace: the same removal, leftovers of any session.
     reset = cleanup
+
+
+def _pool(subnet, spec: dict) -> IPAMPool:
+    """The IPAM pool for ``subnet``: its gateway (see :meth:`Lab.network`) and reserved addresses."""
+    gateway = spec.get("gateway", True)
+    if gateway is True:
+        gateway = next(subnet.hosts())
+    aux = {name: str(subnet[where] if isinstance(where, int) else where)
+           for name, where in (spec.get("aux_addresses") or {}).items()}
+    return IPAMPool(subnet=str(subnet), gateway=str(gateway) if gateway else None,
+                    aux_addresses=aux or None)
 
 
 def _shares_ports(network: str) -> bool:

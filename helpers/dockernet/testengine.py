@@ -42,9 +42,10 @@ LABELS = {LABEL: "1"}
 NAME = "dockernet-test-engine"
 REPOSITORY = "dockernet-engine"
 SUITE = "sid"
-#: The sid packages of the test engine (Docker 28.5 and Compose 2.40 on 2026-11).
-PACKAGES = ["docker.io", "docker-compose", "iptables", "nftables", "iproute2", "ca-certificates",
-            "procps"]
+#: The sid packages of the test engine (Docker 28.5 and Compose 2.40 on 2026-11). docker.io only
+#: recommends docker-cli, which debootstrap skips: lesson 10's simulated hosts need the CLI inside.
+PACKAGES = ["docker.io", "docker-cli", "docker-compose", "iptables", "nftables", "iproute2",
+            "ca-certificates", "procps"]
 #: Where the inner daemon's socket appears on the host (``DOCKERNET_ENGINE_DIR`` overrides).
 DEFAULT_RUN_DIR = "/run/dockernet-engine"
 #: The settings a Docker-in-Docker engine needs in this kind of sandbox (DESIGN.md's facts):

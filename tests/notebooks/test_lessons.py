@@ -29,6 +29,12 @@ MUST_SHOW = {
            "non running container", "Hello from web2!"],
     "07": ["status: ready", "hello through a pipe", "HELLO (answered by server)",
            "No such device or address", "Connection refused", "STILL THERE? (answered by server)"],
+    "08": ["macvlan mode bridge", "AuxiliaryAddresses", "100% packet loss",
+           "the host and mv4 reach each other through the shim"],
+    "09": ["VXLAN id (VNI)", "docker_gwbridge", "VIP of web", "web-rr-", "IPVS in this kernel",
+           "over-net's MTU, read inside client: 1450", "api answers with 2 replica addresses"],
+    # Both paths (simulated hosts, or the graceful one) show these; "Hello from host-b!" only one.
+    "10": ["4789/udp", "VXLAN: the overlay's own packets", "S. (SYN-ACK)", "is not usable"],
 }
 
 

@@ -32,7 +32,7 @@ import docker
 import pandas as pd
 from docker.types import Mount
 
-from .. import hostview, image, probe
+from .. import hostview, probe
 from ..errors import CleanupIncomplete, LabError
 from ..naming import LEARNER, LESSON, ROLE, SHORT_NAME, docker_name, lab_labels, label_filters, owned_by
 from .portrules import (
@@ -169,28 +169,10 @@ def _find_markers(client, learner: str | None, lesson: str | None) -> list[dict]
 
 
 def _runner(client, learner: str, lesson: str, flavour: str):
-    """The lesson's running host view (or legacy writer), or a one-shot helper like it
-    (labelled as the lesson's, so the cleanup that follows removes it)."""
+    """The lesson's running host view (or legacy writer), or a one-shot helper like it."""
     own = LEGACY_WRITER if flavour == "iptables-legacy" else hostview.HOST_VIEW
-    try:
-        view = client.containers.get(docker_name(learner, lesson, own))
-        if owned_by(view.labels, learner, lesson) and view.status == "running":
-            return view
-    except docker.errors.NotFound:
-        pass
     legacy = {"mounts": LEGACY_SETTINGS["mounts"]} if flavour == "iptables-legacy" else {}
-    name = docker_name(learner, lesson, CLEANER)
-    try:
-        old = client.containers.get(name)
-        if owned_by(old.labels, learner, lesson):
-            old.remove(force=True)
-    except docker.errors.NotFound:
-        pass
-    labels = lab_labels(learner, lesson, "cleanup", CLEANER)
-    labels[ROLE] = "tool"
-    return client.containers.run(image.image_tag(), ["sleep", "120"], name=name, labels=labels,
-                                 network_mode="host", cap_add=["NET_ADMIN"], init=True,
-                                 detach=True, **legacy)
+    return hostview.cleanup_runner(client, learner, lesson, CLEANER, own, **legacy)
 
 
 def remove_marked(client, learner: str | None = None, lesson: str | None = None) -> list[str]:
