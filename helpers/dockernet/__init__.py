@@ -35,7 +35,8 @@ _LAZY_SUBMODULES = {"addressing", "checks", "cleanup", "hostview", "image", "nam
                     "plots", "probe", "tables", "widgets", "capabilities", "engines", "firewall",
                     "ports", "hostside", "published",
                     "namespaces", "ipc", "legacy", "swarm", "overlay", "hosts", "vxlan",
-                    "hostlinks"}
+                    "hostlinks", "isolation", "compose", "collisions", "upstream", "mtu",
+                    "dualstack"}
 
 
 def __getattr__(name):

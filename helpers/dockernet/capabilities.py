@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import pandas as pd
 
-from . import image
+from . import compose, image
 from .connect import find_daemon
 from .engines import changes
 from .errors import LabError
@@ -123,6 +123,9 @@ class HostReport:
     #: Why a link kind is not ``True``, e.g. ``{"ipvlan": "kernel module missing"}``.
     link_notes: dict = field(default_factory=dict)
     nested_hosts: bool | None = None
+    #: Compose v2's version as ``docker compose version`` prints it on this machine's CLI
+    #: (lesson 13); ``""`` when it is missing, ``None`` when not checked.
+    compose: str | None = None
     lab_image: str = ""
     lab_image_present: bool = False
     lab_image_mb: int | None = None
@@ -199,6 +202,9 @@ class HostReport:
             ("ipvlan works", self._link_value("ipvlan")),
             ("VXLAN works", self._link_value("vxlan")),
             ("simulated hosts (DinD)", _yes_no(self.nested_hosts)),
+            ("Compose v2", "not checked" if self.compose is None else self.compose
+             or "missing: Docker Desktop and docker-ce include it; Debian 12: "
+                "`sudo .ci/install-compose`"),
             ("lab image", image_text),
         ]
 
@@ -378,6 +384,7 @@ def host_report(client, probe: bool = True, learner: str | None = None) -> HostR
     # The name filter matches parts of names too ("my-bridge"): keep exact matches only.
     report.default_bridge = any(n.name == "bridge" for n in client.networks.list(names=["bridge"]))
     report.lab_image = image.image_tag()
+    report.compose = compose.version()  # this machine's docker CLI, as lesson 13 runs it
     found = image.find(client, report.lab_image)
     report.lab_image_present = found is not None
     if found is not None:

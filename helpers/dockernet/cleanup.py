@@ -28,8 +28,9 @@ from .naming import display_name, label_filters, owned_by
 #: while the marker volumes that say whose each thing is still exist.
 BEFORE_OBJECTS = ("dockernet.firewall.labrules", "dockernet.hostlinks", "dockernet.swarm")
 #: Modules whose ``after_cleanup(client, learner, lesson)`` runs once the objects are gone
-#: (e.g. leaving a swarm the lab created, once no lesson uses it any more).
-AFTER_OBJECTS: tuple[str, ...] = ("dockernet.swarm",)
+#: (e.g. leaving a swarm the lab created, once no lesson uses it any more; removing the folders
+#: of lesson 13's Compose files).
+AFTER_OBJECTS: tuple[str, ...] = ("dockernet.swarm", "dockernet.compose")
 
 
 @dataclass

@@ -64,6 +64,9 @@ def lessons_table(report: HostReport) -> list[LessonSupport]:
     - 10 needs simulated Docker hosts (the nested probe), VXLAN, and a Linux
       engine that is not Docker Desktop or rootless;
     - 11 shows a DOCKER-USER rule: the nftables backend has no such chain (explained);
+    - 12 routes a "VPN" range through the outside link: not on rootless Docker;
+      it lays the outside link (not rootless) and reads Docker's rules;
+    - 13 runs ``docker compose``: Compose v2 on this machine's CLI (explained when missing);
     - 14 measures the drivers that work here: partial when any is missing.
 
     >>> from dockernet.capabilities import HostReport
@@ -112,6 +115,15 @@ def _lesson_gaps(r: HostReport) -> dict[str, list[str]]:
     gap("09", r.vxlan is False, "no VXLAN in this kernel: overlays cannot carry traffic")
     gap("11", r.firewall_backend == "nftables", "the nftables backend has no DOCKER-USER chain: "
         "that section is explained, not run")
+    gap("11", r.rootless, "rootless Docker: the outside link of sections 1-3, 5 and 6 cannot be "
+        "laid")
+    gap("11", r.firewall_backend is None, "Docker's rules were not found: the rule tables of "
+        "sections 1 and 3 and the DOCKER-USER rule cannot be shown")
+    gap("12", r.rootless, "rootless Docker: the outside link that plays the VPN of sections 1-3 "
+        "cannot be laid")
+    gap("13", r.compose == "", "Compose v2 is missing (`docker compose version` does not "
+        "answer): explained, not run. Docker Desktop and docker-ce include it; with Debian 12's "
+        "docker.io, `sudo .ci/install-compose` installs Debian sid's docker-compose")
     gap("10", r.nested_hosts is not True, "simulated Docker hosts cannot start here")
     gap("10", r.vxlan is False, "no VXLAN in this kernel")
     gap("10", bool(vm) or r.rootless or r.os_type not in ("linux", ""),

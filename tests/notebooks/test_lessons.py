@@ -35,6 +35,12 @@ MUST_SHOW = {
            "over-net's MTU, read inside client: 1450", "api answers with 2 replica addresses"],
     # Both paths (simulated hosts, or the graceful one) show these; "Hello from host-b!" only one.
     "10": ["4789/udp", "VXLAN: the overlay's own packets", "S. (SYN-ACK)", "is not usable"],
+    "11": ["Hello Docker!", "www.outside.example", "CVE-2024-29018 fixed", "n1 → outside world",
+           "Could not connect to server", "api reaches cache, web does not"],
+    "12": ["accepted", "Hello from the intranet!", "wiki.corp.example", "65536 bytes",
+           "through its own loopback", "Docker can never pick a subnet in the VPN's ranges"],
+    "13": ["-13-hello-web-1", "Could not connect to server", "Healthy", "Hello from store!",
+           "worker reaches db and not web."],
 }
 
 
