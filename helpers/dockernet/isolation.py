@@ -188,6 +188,13 @@ def icc_rows(rows, bridge: str) -> list[dict]:
     ...         {"table": "filter", "chain": "FORWARD", "rule": "-A FORWARD -i br-2 -o br-2 -j DROP"}]
     >>> [r["rule"] for r in icc_rows(rows, "br-1")]
     ['-A FORWARD -i br-1 -o br-1 -j DROP']
+
+    Docker 28's ``-A DOCKER ! -i BR -o BR -j DROP`` (no direct access from outside the bridge,
+    on every bridge) is not an ICC rule:
+
+    >>> icc_rows([{"table": "filter", "chain": "DOCKER",
+    ...            "rule": "-A DOCKER ! -i br-1 -o br-1 -j DROP"}], "br-1")
+    []
     """
     found = []
     for row in rows:
@@ -197,7 +204,7 @@ def icc_rows(rows, bridge: str) -> list[dict]:
             mine = row.get("chain", "").endswith(f"__{bridge}") and f'"{bridge}"' in rule
             if (same or mine) and rule.rstrip().endswith("drop") and "ifname !=" not in rule:
                 found.append(row)
-        elif row.get("table") == "filter" and \
+        elif row.get("table") == "filter" and f"! -i {bridge}" not in rule and \
                 re.search(rf"(^| )-i {re.escape(bridge)} -o {re.escape(bridge)} -j DROP$", rule):
             found.append(row)
     return found
