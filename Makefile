@@ -10,7 +10,7 @@ BUNDLE ?= dockernet-lab.tar.gz
 JUPYTER_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: setup lab test test-browser image image-bundle notebooks student-copy clean bench \
-	bench-classroom doctor \
+	bench-classroom bench-series doctor test-hub \
 	engine engine-image engine-stop test-engines html
 
 setup: $(STAMP)
@@ -59,6 +59,12 @@ test-engines: engine
 	DOCKERNET_TEST_ENGINE=1 DOCKERNET_OUTER_DOCKER_HOST=$${DOCKER_HOST:-unix:///var/run/docker.sock} \
 	DOCKER_HOST=$(ENGINE_HOST) $(PY) -m pytest tests/integration tests/notebooks helpers/dockernet
 
+# The JupyterHub classroom (classroom/): three learners run lesson 02 at once through a real hub,
+# then two of them on two engines (the host's and the test engine). About 3 minutes.
+test-hub: engine
+	bash .ci/install-hub
+	$(PY) tests/hub/run_hub_test.py
+
 bench: setup
 	$(PY) bench/run.py
 
@@ -69,6 +75,12 @@ LESSONS ?= 01,02
 CLASSROOM_PREFIX ?= classroom
 bench-classroom: setup
 	$(PY) bench/classroom.py --learners $(LEARNERS) --lessons $(LESSONS) --prefix $(CLASSROOM_PREFIX)
+
+# The whole series headless as one learner, PARALLEL lessons at a time: each lesson's time and
+# the wall time (the course's budget: under 4 minutes on 2 cores once the images exist).
+PARALLEL ?= 3
+bench-series: setup
+	$(PY) bench/series.py --parallel $(PARALLEL)
 
 notebooks: setup $(NOTEBOOKS)
 

@@ -36,7 +36,8 @@ _LAZY_SUBMODULES = {"addressing", "checks", "cleanup", "hostview", "image", "nam
                     "ports", "hostside", "published",
                     "namespaces", "ipc", "legacy", "swarm", "overlay", "hosts", "vxlan",
                     "hostlinks", "isolation", "compose", "collisions", "upstream", "mtu",
-                    "dualstack"}
+                    "dualstack", "breakages", "perf", "perfpaths", "perfplots", "playground",
+                    "playgroundviews"}
 
 
 def __getattr__(name):

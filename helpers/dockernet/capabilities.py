@@ -28,7 +28,7 @@ are unit-tested without a daemon.
 >>> report.macvlan in (True, False), report.firewall_backend is not None
 (True, True)
 >>> capabilities.lessons_frame(report).loc["01", ["title", "status"]].tolist()
-['The default bridge', 'full']
+['The default bridge', 'runs fully']
 """
 
 from __future__ import annotations
@@ -43,7 +43,17 @@ from .connect import find_daemon
 from .engines import changes
 from .errors import LabError
 from .lab import Lab
-from .syllabus import FULL, LESSONS, NO, PARTIAL, LessonSupport, lessons_frame, lessons_table  # noqa: F401
+from .syllabus import (  # noqa: F401
+    FULL,
+    LESSONS,
+    NO,
+    PARTIAL,
+    LessonSupport,
+    lessons_frame,
+    lessons_summary,
+    lessons_table,
+    lessons_text,
+)
 
 #: The lesson id of the probe containers: their own namespace, reset and removed each time.
 PROBE_LESSON = "doctor"

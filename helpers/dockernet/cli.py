@@ -1,6 +1,6 @@
 """``python -m dockernet``: the course's command line (also installed as ``dockernet``).
 
-    python -m dockernet doctor [--quiet] [--json]      is Docker usable? what can this host do?
+    python -m dockernet doctor [--quiet | --json | --lessons]   is Docker usable? what can this host do?
     python -m dockernet clean [--learner ID | --all-learners] [--lesson ID]
     python -m dockernet image [--load FILE] [--no-pull]
     python -m dockernet bundle FILE
@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     output.add_argument("--quiet", action="store_true",
                         help="one line when all is well (no probes); used by `make lab`")
     output.add_argument("--json", action="store_true", help="machine-readable report")
+    output.add_argument("--lessons", action="store_true",
+                        help="only each lesson's status here (runs fully, degrades, cannot) "
+                             "with the reason: an instructor's check of a classroom machine")
     doctor.set_defaults(handler=cmd_doctor)
 
     clean = commands.add_parser(
@@ -184,9 +187,14 @@ def cmd_doctor(args) -> int:
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
         return 0
+    if args.lessons:
+        print(f"Docker {report.engine_version} at {report.daemon}: "
+              f"{capabilities.lessons_summary(report)}.\n")
+        print(capabilities.lessons_text(report))
+        return 0
     print("Docker is usable.\n")
     print(report)
-    print("\nWhich lessons run fully here:")
+    print(f"\nWhich lessons run fully here ({capabilities.lessons_summary(report)}):")
     print(capabilities.lessons_frame(report).to_string())
     print(f"\nWhat changes between Docker versions ([yes]: this engine has it; Docker "
           f"{report.engine_version}, firewall {report.firewall_backend or 'not found'}):")

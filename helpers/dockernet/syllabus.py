@@ -6,6 +6,7 @@ a daemon; ``python -m dockernet doctor`` and lesson 00 show the same table.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
@@ -34,13 +35,15 @@ LESSONS = (
     ("15", "Troubleshooting capstone"),
 )
 
-FULL, PARTIAL, NO = "full", "partial", "no"
+#: A lesson's status on a host: every section runs; some sections explain instead of running
+#: (the lesson still runs top to bottom); the lesson cannot run (the lab image is missing).
+FULL, PARTIAL, NO = "runs fully", "degrades", "cannot"
 
 
 @dataclass
 class LessonSupport:
-    """Whether one lesson runs fully here: ``full``, ``partial`` (some sections are
-    explained instead of run) or ``no``; ``note`` says what is missing and why."""
+    """Whether one lesson runs fully here: ``runs fully``, ``degrades`` (some sections are
+    explained instead of run) or ``cannot``; ``note`` says what is missing and why."""
 
     lesson: str
     title: str
@@ -53,7 +56,7 @@ def lessons_table(report: HostReport) -> list[LessonSupport]:
 
     The rules are deliberately simple; each ``note`` names the missing piece:
 
-    - every lesson but 00 needs the lab image;
+    - every lesson but 00 needs a Linux-containers engine and the lab image;
     - 01 needs Docker's default bridge, and its outbound-NAT part root-ful Docker;
     - 03 shows the NAT rules: it needs the firewall backend found, a root-ful
       engine, and the host to be the machine (on Docker Desktop the rules live in
@@ -67,16 +70,23 @@ def lessons_table(report: HostReport) -> list[LessonSupport]:
     - 12 routes a "VPN" range through the outside link: not on rootless Docker;
       it lays the outside link (not rootless) and reads Docker's rules;
     - 13 runs ``docker compose``: Compose v2 on this machine's CLI (explained when missing);
-    - 14 measures the drivers that work here: partial when any is missing.
+    - 14 measures the paths that work here: partial when macvlan, swarm or simulated hosts
+      are missing;
+    - 15 lays the outside link for two of its set-ups: not on rootless Docker.
 
     >>> from dockernet.capabilities import HostReport
     >>> rows = lessons_table(HostReport(lab_image_present=True, macvlan=True, ipvlan=False))
     >>> [(r.lesson, r.status) for r in rows if r.lesson == "08"]
-    [('08', 'partial')]
+    [('08', 'degrades')]
     """
     gaps = _lesson_gaps(report)
     rows = []
     for number, title in LESSONS:
+        if number != "00" and report.os_type == "windows":
+            rows.append(LessonSupport(number, title, NO, "a Windows-containers engine: the "
+                                      "lessons need Linux containers (switch Docker Desktop to "
+                                      "Linux containers)"))
+            continue
         if number != "00" and not report.lab_image_present:
             rows.append(LessonSupport(number, title, NO,
                                       "needs the lab image: run `python -m dockernet image`"))
@@ -121,6 +131,8 @@ def _lesson_gaps(r: HostReport) -> dict[str, list[str]]:
         "sections 1 and 3 and the DOCKER-USER rule cannot be shown")
     gap("12", r.rootless, "rootless Docker: the outside link that plays the VPN of sections 1-3 "
         "cannot be laid")
+    gap("15", r.rootless, "rootless Docker: the outside link of sections 4 and 7 (the partner "
+        "server and the LAN) cannot be laid")
     gap("13", r.compose == "", "Compose v2 is missing (`docker compose version` does not "
         "answer): explained, not run. Docker Desktop and docker-ce include it; with Debian 12's "
         "docker.io, `sudo .ci/install-compose` installs Debian sid's docker-compose")
@@ -128,10 +140,11 @@ def _lesson_gaps(r: HostReport) -> dict[str, list[str]]:
     gap("10", r.vxlan is False, "no VXLAN in this kernel")
     gap("10", bool(vm) or r.rootless or r.os_type not in ("linux", ""),
         "simulated hosts were checked on a root-ful Linux engine only")
-    missing_drivers = [name for name, works in (("macvlan", r.macvlan), ("ipvlan", r.ipvlan),
-                                                ("overlay", r.swarm_usable)) if works is not True]
-    gap("14", bool(missing_drivers), "measures only the drivers that work here (not "
-        + ", ".join(missing_drivers) + ")")
+    missing_paths = [name for name, works in (("macvlan", r.macvlan), ("overlay", r.swarm_usable),
+                                              ("overlay across simulated hosts", r.nested_hosts))
+                     if works is not True]
+    gap("14", bool(missing_paths), "measures only the paths that work here (not "
+        + ", ".join(missing_paths) + ": each is a row saying why)")
     return gaps
 
 
@@ -146,5 +159,36 @@ def lessons_frame(report: HostReport) -> pd.DataFrame:
     """:func:`lessons_table` as a DataFrame indexed by lesson number."""
     rows = [asdict(row) for row in lessons_table(report)]
     return pd.DataFrame(rows, columns=["lesson", "title", "status", "note"]).set_index("lesson")
+
+
+def lessons_summary(report: HostReport) -> str:
+    """One line counting the statuses, e.g. ``13 lessons run fully, 3 degrade, 0 cannot``.
+
+    >>> from dockernet.capabilities import HostReport
+    >>> lessons_summary(HostReport(lab_image_present=False))
+    '1 lesson runs fully, 0 degrade, 15 cannot'
+    """
+    statuses = [row.status for row in lessons_table(report)]
+    full, partial, no = (statuses.count(status) for status in (FULL, PARTIAL, NO))
+    return (f"{full} lesson{'' if full == 1 else 's'} run{'s' if full == 1 else ''} fully, "
+            f"{partial} degrade{'s' if partial == 1 else ''}, {no} cannot")
+
+
+def lessons_text(report: HostReport, width: int = 100) -> str:
+    """The table for a terminal: one line per lesson, its status, then the reason, wrapped.
+
+    >>> from dockernet.capabilities import HostReport
+    >>> print(lessons_text(HostReport(lab_image_present=False), width=80).splitlines()[1])
+    01  The default bridge                          cannot      needs the lab image: run
+    >>> print(lessons_text(HostReport(lab_image_present=False), width=80).splitlines()[2])
+                                                                `python -m dockernet image`
+    """
+    lines = []
+    for row in lessons_table(report):
+        head = f"{row.lesson}  {row.title:<42.42}  {row.status:<10}  "
+        wrapped = textwrap.wrap(row.note, width=max(width - len(head), 30)) or [""]
+        lines.append((head + wrapped[0]).rstrip())
+        lines += [" " * len(head) + more for more in wrapped[1:]]
+    return "\n".join(lines)
 
 

@@ -67,6 +67,22 @@ def test_doctor_json_agrees_with_the_daemon(client, lab_image, learner):
     assert [row["lesson"] for row in report["lessons"]] == [f"{n:02d}" for n in range(16)]
 
 
+def test_doctor_lessons_gives_every_lesson_the_status_the_json_report_gives(client, lab_image,
+                                                                           learner):
+    table = run_cli("doctor", "--lessons", learner=learner)
+    assert table.returncode == 0, table.stderr
+    assert_no_traceback(table)
+    report = json.loads(run_cli("doctor", "--json", learner=learner).stdout)
+    lines = table.stdout.splitlines()
+    assert client.version()["Version"] in lines[0] and "run fully" in lines[0]
+    statuses = {line[:2]: line for line in lines[2:] if line[:2].isdigit()}
+    assert sorted(statuses) == [row["lesson"] for row in report["lessons"]]
+    for row in report["lessons"]:
+        assert f"  {row['status']}" in statuses[row["lesson"]], (row, statuses[row["lesson"]])
+        assert row["status"] in ("runs fully", "degrades", "cannot")
+    assert not any(lab_objects(client, learner=learner).values())
+
+
 def test_doctor_quiet_prints_one_line(client, learner):
     result = run_cli("doctor", "--quiet", learner=learner)
     assert result.returncode == 0, result.stderr

@@ -41,6 +41,11 @@ MUST_SHOW = {
            "through its own loopback", "Docker can never pick a subnet in the VPN's ranges"],
     "13": ["-13-hello-web-1", "Could not connect to server", "Healthy", "Hello from store!",
            "worker reaches db and not web."],
+    "14": ["loopback: one network namespace", "spread", "the proxy is a process in the way",
+           "DNAT against no NAT at all"],
+    "15": ["Hello from api!", "Hello from ledger!", "Could not connect to server",
+           "shop gets catalog's page by name", "warehouse stays sealed",
+           "the big page arrives whole", "the LAN gets the status page"],
 }
 
 

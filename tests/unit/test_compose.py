@@ -146,8 +146,8 @@ def test_lesson_00_and_doctor_say_how_to_get_compose_where_it_is_missing():
 
     missing = HostReport(lab_image_present=True, compose="")
     row = lessons_frame(missing).loc["13"]
-    assert row.status == "partial" and "install-compose" in row.note
+    assert row.status == "degrades" and "install-compose" in row.note
     assert "install-compose" in dict(missing.rows())["Compose v2"]
     present = HostReport(lab_image_present=True, compose="2.40.3-3")
-    assert lessons_frame(present).loc["13"].status == "full"
+    assert lessons_frame(present).loc["13"].status == "runs fully"
     assert dict(present.rows())["Compose v2"] == "2.40.3-3"
