@@ -181,16 +181,35 @@ def print_lesson(name: str, figures: dict, learners: int) -> None:
           f"learner's {figures['lone']['seconds']:.1f} s")
     for failure in figures["failed"]:
         print(f"   FAILED {failure['learner']}: {failure['error']}")
+    sys.stdout.flush()  # a long bench's figures reach a redirected log as each lesson ends
 
 
-def cleanup(client, learner_ids: list[str]) -> int:
-    """Remove every object of the bench's learners, by label; how many were removed."""
+def cleanup(client, learner_ids: list[str], rounds: int = 3) -> int:
+    """Remove every object of the bench's learners, by label; how many were removed.
+
+    A learner whose process was killed can leave a ``docker compose up`` still creating
+    containers for a while: such a learner's cleanup is tried again after a pause, up to
+    ``rounds`` times, and what still stands is printed, never raised (the figures matter more).
+    """
     from dockernet.cleanup import remove_lab_objects
+    from dockernet.errors import CleanupIncomplete
 
-    removed = 0
-    for learner in learner_ids:
-        found = remove_lab_objects(client, learner=learner)
-        removed += len(found.containers) + len(found.networks) + len(found.volumes)
+    removed, pending = 0, list(learner_ids)
+    for round_ in range(rounds):
+        left = []
+        for learner in pending:
+            try:
+                found = remove_lab_objects(client, learner=learner)
+            except CleanupIncomplete as exc:
+                left.append(learner)
+                if round_ == rounds - 1:
+                    print(f"cleanup: {learner}: {first_line(str(exc))}", flush=True)
+                continue
+            removed += len(found.containers) + len(found.networks) + len(found.volumes)
+        if not left:
+            break
+        pending = left
+        time.sleep(5)
     return removed
 
 
@@ -242,10 +261,9 @@ def main() -> int:
         cleanup(client, [lone, *learners])  # leftovers of an interrupted run
         for notebook in notebooks:
             results["lessons"][notebook.stem] = run_lesson(notebook, learners, lone, args.timeout)
+            print_lesson(notebook.stem, results["lessons"][notebook.stem], args.learners)
     finally:
         removed = cleanup(client, [lone, *learners])
-    for name, figures in results["lessons"].items():
-        print_lesson(name, figures, args.learners)
     print(f"\ncleanup: {removed} objects left by failed runs removed (by label)")
     out = ROOT / "bench" / "classroom.json"
     out.write_text(json.dumps(results, indent=2))

@@ -31,6 +31,7 @@ from __future__ import annotations
 import functools
 import html
 import os
+import re
 import shlex
 import subprocess
 import tempfile
@@ -259,11 +260,12 @@ class Project(ProjectViews):
     def _wait_for_servers(self) -> None:
         """Wait (bounded) until each hello server answers inside its container, as
         ``lab.hello_server`` does: a running container is not yet a listening server, and the
-        next cell's curl must not race it. Servers started with a ``delay`` are left alone."""
+        next cell's curl must not race it. Servers started with a ``delay`` or a ``gate`` are left
+        alone."""
         deadline = time.monotonic() + READY_TIMEOUT_S
         for service, spec in self.services.items():
             script = (spec.get("command") or ["", "", ""])[-1]
-            if "http.server" not in str(script) or str(script).startswith("sleep "):
+            if "http.server" not in str(script) or str(script).startswith(("sleep ", "until ")):
                 continue
             url = f"http://127.0.0.1:{spec['environment']['PORT']}/"
             while time.monotonic() < deadline:
@@ -300,13 +302,20 @@ class Project(ProjectViews):
 
 
 def hello_service(lab, message: str = "Hello Docker!", port: int = HELLO_PORT,
-                  delay: float = 0, **spec) -> dict:
+                  delay: float = 0, gate: str | None = None, **spec) -> dict:
     """The hello server of lessons 01-02 as a Compose service; ``spec`` adds keys.
 
     ``delay`` seconds pass before it listens, like a database that takes its time to
-    start. ``$`` is doubled: Compose would read ``$MESSAGE`` as a variable of its own.
+    start. With ``gate`` (a path in the container) it listens only once that file exists:
+    a start that ends when the lab says so (``docker compose exec db touch FILE``), however
+    busy the host is. ``$`` is doubled: Compose would read ``$MESSAGE`` as a variable of
+    its own.
     """
-    script = (f"sleep {delay:g} && " if delay else "") + HELLO_COMMAND
+    if gate is not None and not re.fullmatch(r"/[\w./-]+", gate):
+        raise LabError(f"gate {gate!r} is not an absolute path of letters, digits, '.', '_', "
+                       "'-' and '/': use one like '/tmp/replayed'.")
+    script = (f"sleep {delay:g} && " if delay else "") + \
+        (f"until [ -e {gate} ]; do sleep 0.2; done && " if gate else "") + HELLO_COMMAND
     return {"image": lab.image, "command": ["sh", "-c", script.replace("$", "$$")],
             "environment": {"MESSAGE": message, "PORT": str(port)}, **spec}
 

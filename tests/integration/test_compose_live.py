@@ -6,6 +6,7 @@ the fix, not a skip: ``.ci/install-compose`` installs it.
 """
 
 import ipaddress
+import time
 
 import dockernet as dn
 import pytest
@@ -61,12 +62,20 @@ def test_service_names_take_the_container_port_and_the_host_the_host_port(lab):
 
 
 def test_depends_on_starts_too_early_and_a_health_check_waits(lab):
-    services = {"db": compose.hello_service(lab, message="db: ready", port=5432, delay=8),
+    services = {"db": compose.hello_service(lab, message="db: ready", port=5432,
+                                            gate="/tmp/replayed"),
                 "app": compose.idle_service(lab, needs="http://db:5432/", depends_on=["db"])}
     ready = compose.Project(lab, "ready", services)
     assert ready.up().ok
     lesson13.started_too_early(ready)
-    services["db"]["healthcheck"] = compose.http_healthcheck(5432)
+    # The gate holds the server back until the file exists, then it answers.
+    assert ready.compose("exec", "db", "touch", "/tmp/replayed").ok
+    deadline = time.monotonic() + 30
+    while not ready.curl("db", "http://127.0.0.1:5432/").ok and time.monotonic() < deadline:
+        time.sleep(0.3)
+    ready.curl("db", "http://127.0.0.1:5432/").expect_success(contains="db: ready")
+    services["db"] = compose.hello_service(lab, message="db: ready", port=5432, delay=8,
+                                           healthcheck=compose.http_healthcheck(5432))
     services["app"]["depends_on"] = {"db": {"condition": "service_healthy"}}
     run = compose.Project(lab, "ready", services).up()
     assert run.ok and "Healthy" in run.output

@@ -107,6 +107,10 @@ def test_services_of_the_lesson():
     slow = compose.hello_service(lab, message="db: ready", port=5432, delay=5)
     assert slow["command"][2].startswith("sleep 5 && ")
     assert slow["environment"] == {"MESSAGE": "db: ready", "PORT": "5432"}
+    gated = compose.hello_service(lab, port=5432, gate="/tmp/replayed")
+    assert gated["command"][2].startswith("until [ -e /tmp/replayed ]; do sleep 0.2; done && ")
+    with pytest.raises(LabError, match="absolute path"):
+        compose.hello_service(lab, gate="/tmp/x; rm -rf /")
     app = compose.idle_service(lab, needs="http://db:5432/", depends_on=["db"])
     assert "curl" in app["command"][2] and app["depends_on"] == ["db"]
     check = compose.http_healthcheck(5432)

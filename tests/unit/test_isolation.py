@@ -3,7 +3,8 @@ carry the fix for CVE-2024-29018, resolv.conf, and the ICC rules on captured dum
 
 The ICC dumps in tests/unit/data/isolation/ were captured from each test engine with a
 network made with ``com.docker.network.bridge.enable_icc=false`` (bridge.txt names its
-bridge), so the rule's form per engine is read from real output, not typed in.
+bridge), so the rule's form per engine is read from real output, not typed in. Each keeps
+the filter table only, without the lines of other bridges that were on the daemon then.
 """
 
 from __future__ import annotations
