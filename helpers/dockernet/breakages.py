@@ -36,6 +36,7 @@ False
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -192,6 +193,12 @@ def alias_elsewhere(lab) -> Breakage:
     lab.connect("ledger", "billing-net")
     lab.run("audit", network="ledger-net")
     lab.run("billing", network="billing-net")
+    # The story needs audit to find books. Seen once on a busy Docker 28.5: NXDOMAIN for books
+    # right after ledger joined its second network. Hand the set-up over only once the working
+    # half works (bounded), so a learner never diagnoses a half-built state.
+    deadline = time.monotonic() + 10
+    while not lab.lookup("audit", "books").ok and time.monotonic() < deadline:
+        time.sleep(0.3)
     return Breakage("name on another network", "billing", f"http://books:{PORT}/",
                     ("billing", "ledger", "audit"), ("ledger-net", "billing-net"),
                     _hello("ledger"), lab=lab)
