@@ -222,7 +222,7 @@ def labelled_network(lab, name: str, spec: dict, **create):
     if existing is not None:
         if existing.attrs["Labels"].get(SPEC) == spec_hash(spec):
             return existing
-        lab._remove_network(existing)  # the lab's own way: disconnects its containers first
+        lab.remove_network(existing)  # the lab's own way: disconnects its containers first
     labels = lab_labels(lab.learner, lab.lesson, lab.session, name, spec_hash(spec))
     return lab.client.networks.create(lab.name(name), labels=labels, check_duplicate=True,
                                       **create)

@@ -335,6 +335,20 @@ class Lab:
         raise LabError("could not find a free subnet after 20 tries; run "
                        "`python -m dockernet clean` and try again.")
 
+    def remove_network(self, name) -> None:
+        """``docker network rm``, for one of this lesson's networks: the lab's containers on it
+        are disconnected first. A container the lab did not create keeps it attached: then
+        :class:`LabError`, and nothing changes. Docker's own networks are never removed.
+
+        >>> _ = lab.network("gone-net")
+        >>> lab.remove_network("gone-net")
+        >>> "gone-net" in [lab.short_name(n) for n in lab.networks()]
+        False
+        """
+        if name in BUILTIN_NETWORKS:
+            raise LabError(f"{name!r} is Docker's own network: the lab never removes it.")
+        self._remove_network(self.get_network(name))
+
     def _remove_network(self, network) -> None:
         network.reload()
         attached = []

@@ -243,7 +243,7 @@ def _remove_surplus(lab, chosen: Plan) -> None:
     for network in lab.networks():
         name = lab.short_name(network)
         if name.startswith(PREFIX) and name not in chosen.networks:
-            lab._remove_network(network)  # disconnects the lab's containers, then removes
+            lab.remove_network(network)  # disconnects the lab's containers, then removes
 
 
 def apply(lab, chosen: Plan) -> None:
