@@ -191,13 +191,23 @@ def ipv4_configs(network: dict) -> list[tuple[IPv4Network, dict]]:
     >>> ipv4_configs({"Name": "host", "IPAM": {"Config": []}})
     []
     """
+    return subnet_configs(network, version=4)
+
+
+def subnet_configs(network: dict, version: int) -> list[tuple[ipaddress._BaseNetwork, dict]]:
+    """``(subnet, IPAM config)`` for each subnet of IP ``version`` (4 or 6) of a network dict;
+    configs without a readable subnet are skipped.
+
+    >>> subnet_configs({"IPAM": {"Config": [{"Subnet": "fd12::/64"}, {"Subnet": "x"}]}}, 6)
+    [(IPv6Network('fd12::/64'), {'Subnet': 'fd12::/64'})]
+    """
     found = []
     for config in (network.get("IPAM") or {}).get("Config") or []:
         try:
             subnet = ipaddress.ip_network(config.get("Subnet", ""), strict=False)
         except ValueError:
             continue
-        if subnet.version == 4:
+        if subnet.version == version:
             found.append((subnet, config))
     return found
 

@@ -72,16 +72,7 @@ def ipv6_subnets(networks: list[dict]) -> list[ipaddress.IPv6Network]:
     >>> ipv6_subnets([{"IPAM": {"Config": [{"Subnet": "10.1.0.0/24"}, {"Subnet": "fd12::/64"}]}}])
     [IPv6Network('fd12::/64')]
     """
-    found = []
-    for net in networks:
-        for config in (net.get("IPAM") or {}).get("Config") or []:
-            try:
-                subnet = ipaddress.ip_network(config.get("Subnet", ""), strict=False)
-            except ValueError:
-                continue
-            if subnet.version == 6:
-                found.append(subnet)
-    return found
+    return [subnet for net in networks for subnet, _ in addressing.subnet_configs(net, version=6)]
 
 
 def address_rows(containers: dict[str, dict], network: str) -> list[dict]:
