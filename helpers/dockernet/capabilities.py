@@ -88,6 +88,10 @@ FIREWALL_PROBE = (
     "iptables-nft -t nat -S DOCKER >/dev/null 2>&1; echo iptables-nft=$?; "
     "nft list table ip docker-bridges >/dev/null 2>&1; echo nftables=$?"
 )
+#: Run in the host's network namespace: IPVS, which a swarm service's virtual IP needs, is
+#: loaded when ``/sys/module/ip_vs`` exists (built in or a module). Absent does not prove the
+#: kernel lacks it: Docker runs ``modprobe ip_vs`` the first time a service needs it.
+IPVS_PROBE = "test -e /sys/module/ip_vs -o -e /proc/net/ip_vs; echo ipvs=$?"
 
 #: The core of the simulated hosts' settings (DESIGN.md: plain --privileged fails in some
 #: sandboxes, so they get every capability but SYS_RESOURCE and no seccomp/AppArmor profile).
@@ -133,6 +137,8 @@ class HostReport:
     #: Why a link kind is not ``True``, e.g. ``{"ipvlan": "kernel module missing"}``.
     link_notes: dict = field(default_factory=dict)
     nested_hosts: bool | None = None
+    #: Whether IPVS is loaded in the kernel now (``None``: not checked; see :data:`IPVS_PROBE`).
+    ipvs: bool | None = None
     #: Compose v2's version as ``docker compose version`` prints it on this machine's CLI
     #: (lesson 13); ``""`` when it is missing, ``None`` when not checked.
     compose: str | None = None
@@ -212,6 +218,9 @@ class HostReport:
             ("ipvlan works", self._link_value("ipvlan")),
             ("VXLAN works", self._link_value("vxlan")),
             ("simulated hosts (DinD)", _yes_no(self.nested_hosts)),
+            ("IPVS loaded", _yes_no(self.ipvs) + (" (Docker loads it for a service's virtual IP "
+                                                  "if the kernel has it)" if self.ipvs is False
+                                                  else "")),
             ("Compose v2", "not checked" if self.compose is None else self.compose
              or "missing: Docker Desktop and docker-ce include it; Debian 12: "
                 "`sudo .ci/install-compose`"),
@@ -423,7 +432,7 @@ def run_probes(client, reported_firewall: str | None = None,
     """Run the three probe containers in the ``doctor`` namespace; remove them after.
 
     Returns:
-        dict: ``macvlan``, ``ipvlan``, ``vxlan``, ``link_notes``, ``nested_hosts``,
+        dict: ``macvlan``, ``ipvlan``, ``vxlan``, ``link_notes``, ``nested_hosts``, ``ipvs``,
         ``firewall_backend``, ``firewall_source`` and ``notes``.
     """
     lab = Lab(PROBE_LESSON, learner=learner, client=client, quiet=True)
@@ -434,12 +443,14 @@ def run_probes(client, reported_firewall: str | None = None,
         readings = link_readings(links) if links is not None else {}
         found.update({kind: works for kind, (works, _) in readings.items()})
         found["link_notes"] = {kind: why for kind, (_, why) in readings.items() if why}
+        # One container in the host's namespace answers both the firewall and the IPVS question.
+        host = _probe(lab, "firewall", f"{FIREWALL_PROBE}; {IPVS_PROBE}", found["notes"],
+                      network="host", cap_add=["NET_ADMIN"])
+        found["ipvs"] = parse_exit_codes(host).get("ipvs") if host is not None else None
         if reported_firewall == "nftables":
             found.update(firewall_backend="nftables", firewall_source="docker info")
         else:
-            rules = _probe(lab, "firewall", FIREWALL_PROBE, found["notes"], network="host",
-                           cap_add=["NET_ADMIN"])
-            backend = firewall_from_probe(rules or "", reported_firewall)
+            backend = firewall_from_probe(host or "", reported_firewall)
             source = "docker info + probe" if reported_firewall else "probe"
             found.update(firewall_backend=backend, firewall_source=source if backend else "")
         nested = _probe(lab, "nested", NESTED_PROBE, found["notes"], **NESTED_HOST_SETTINGS)

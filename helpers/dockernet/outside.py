@@ -40,7 +40,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from . import hostview, probe
+from . import capabilities, hostview, probe
 from .errors import LabError
 from .lab import READY_TIMEOUT_S
 from .naming import check_short_name
@@ -54,6 +54,11 @@ WIRE = "outside-wire"
 HOST_IF_PREFIX = "dnx-"
 TEMP_IF_PREFIX = "dnt-"
 ALIAS_PREFIX = "dockernet-outside "
+ROOTLESS_REASON = (
+    "rootless Docker: the outside world is a link into the host's own network namespace, and "
+    "this engine's containers live in RootlessKit's namespace instead, so it cannot be laid here. "
+    "Read this section's cells and their prose; run them on a rootful engine "
+    "(`python -m dockernet doctor --lessons` lists what runs on this host).")
 
 #: A tiny HTTP server that answers with the client address it sees (and logs it).
 SERVER = """
@@ -319,14 +324,19 @@ def outside_world(lab, name: str = "outside") -> OutsideWorld:
         OutsideWorld: the server's container, addresses and URL.
 
     Raises:
-        LabError: no free /30 on this host, an interface of the same name the lab
-            does not own, or a route that would not stay on the link.
+        LabError: rootless Docker (no link into the host's namespace), no free /30 on
+            this host, an interface of the same name the lab does not own, or a route that
+            would not stay on the link.
 
     >>> world = outside_world(lab)
     >>> world.address.startswith(("198.51.100.", "203.0.113.")), world.host_address != world.address
     (True, True)
     """
     check_short_name(name, what="container name")
+    if capabilities.is_rootless(lab.client.info()):
+        # Checked first, so nothing is started: the link's host end would land in RootlessKit's
+        # namespace, not the host's, and the wire container could not create it there anyway.
+        raise LabError(ROOTLESS_REASON)
     key = link_key(lab.learner, lab.lesson, name)
     host_if, temp_if = interface_names(key)
     alias = f"{ALIAS_PREFIX}{lab.learner} {lab.lesson} {name}"

@@ -63,14 +63,15 @@ def lessons_table(report: HostReport) -> list[LessonSupport]:
       its VM and published ports travel through Desktop's proxy);
     - 05 needs the host network to be the machine's (not Desktop's VM, not rootless);
     - 08 needs macvlan; ipvlan is optional (explained when missing);
-    - 09 needs a swarm-capable engine with VXLAN (:attr:`HostReport.swarm_usable`);
+    - 09 needs a swarm-capable engine with VXLAN (:attr:`HostReport.swarm_usable`), and
+      IPVS for its virtual IP (loaded by Docker when the kernel has it);
     - 10 needs simulated Docker hosts (the nested probe), VXLAN, and a Linux
       engine that is not Docker Desktop or rootless;
     - 11 shows a DOCKER-USER rule: the nftables backend has no such chain (explained);
     - 12 routes a "VPN" range through the outside link: not on rootless Docker;
       it lays the outside link (not rootless) and reads Docker's rules;
     - 13 runs ``docker compose``: Compose v2 on this machine's CLI (explained when missing);
-    - 14 measures the paths that work here: partial when macvlan, swarm or simulated hosts
+    - 14 measures the paths that work here: degrades when macvlan, swarm or simulated hosts
       are missing;
     - 15 lays the outside link for two of its set-ups: not on rootless Docker.
 
@@ -123,6 +124,9 @@ def _lesson_gaps(r: HostReport) -> dict[str, list[str]]:
     gap("09", not r.swarm_usable, "no swarm overlays on this engine (rootless, nftables "
         "backend, or a swarm it does not manage): explained, not run")
     gap("09", r.vxlan is False, "no VXLAN in this kernel: overlays cannot carry traffic")
+    gap("09", r.swarm_usable and r.ipvs is False, "IPVS is not loaded: Docker loads it for a "
+        "service's virtual IP if the kernel has it; where it has none, the VIP cell says so and "
+        "DNS round-robin still runs")
     gap("11", r.firewall_backend == "nftables", "the nftables backend has no DOCKER-USER chain: "
         "that section is explained, not run")
     gap("11", r.rootless, "rootless Docker: the outside link of sections 1-3, 5 and 6 cannot be "

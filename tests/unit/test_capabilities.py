@@ -323,3 +323,17 @@ def test_json_view_round_trips_with_the_lessons():
     assert data["engine_version"] == "20.10.24+dfsg1" and data["ipvlan"] is False
     assert data["swarm_usable"] is True
     assert [row["lesson"] for row in data["lessons"]][:2] == ["00", "01"]
+
+
+def test_no_ipvs_loaded_degrades_only_lesson_09_and_says_docker_may_load_it():
+    statuses = status_of(full_host(ipvs=False))
+    assert statuses.pop("09") == PARTIAL
+    assert set(statuses.values()) == {FULL}
+    note = {row.lesson: row.note for row in lessons_table(full_host(ipvs=False))}["09"]
+    assert "IPVS" in note and "loads it" in note
+    assert status_of(full_host(ipvs=None))["09"] == FULL  # not checked is not a gap
+
+
+def test_the_ipvs_probe_line_reads_as_a_step():
+    assert parse_exit_codes("iptables-legacy=0\nipvs=1") == {"iptables-legacy": True,
+                                                              "ipvs": False}

@@ -1,6 +1,10 @@
 """Choosing the outside world's /30 when many learners lay their links at once (pure)."""
 
+import types
+
+import pytest
 from dockernet import outside
+from dockernet.errors import LabError
 
 
 def test_two_learners_who_clashed_do_not_clash_again_in_step():
@@ -17,3 +21,16 @@ def test_two_learners_who_clashed_do_not_clash_again_in_step():
               outside.free_subnet(outside.retry_key(bob, attempt), taken, skip=[first]))
              for attempt in range(1, 8)]
     assert all(mine != theirs for mine, theirs in picks)
+
+
+class _RootlessClient:
+    """Answers ``info()`` as a rootless daemon does; any other call would fail the test."""
+
+    def info(self):
+        return {"SecurityOptions": ["name=seccomp,profile=default", "name=rootless"]}
+
+
+def test_rootless_docker_gets_the_reason_before_anything_is_started():
+    lab = types.SimpleNamespace(client=_RootlessClient(), learner="ada", lesson="15")
+    with pytest.raises(LabError, match="rootless Docker"):
+        outside.outside_world(lab)
