@@ -62,7 +62,7 @@ def lessons_table(report: HostReport) -> list[LessonSupport]:
       engine, and the host to be the machine (on Docker Desktop the rules live in
       its VM and published ports travel through Desktop's proxy);
     - 05 needs the host network to be the machine's (not Desktop's VM, not rootless);
-    - 08 needs macvlan; ipvlan is optional (explained when missing);
+    - 08 needs macvlan (it cannot run without); ipvlan is optional (explained when missing);
     - 09 needs a swarm-capable engine with VXLAN (:attr:`HostReport.swarm_usable`), and
       IPVS for its virtual IP (loaded by Docker when the kernel has it);
     - 10 needs simulated Docker hosts (the nested probe), VXLAN, and a Linux
@@ -80,7 +80,7 @@ def lessons_table(report: HostReport) -> list[LessonSupport]:
     >>> [(r.lesson, r.status) for r in rows if r.lesson == "08"]
     [('08', 'degrades')]
     """
-    gaps = _lesson_gaps(report)
+    gaps, blockers = _lesson_gaps(report), _lesson_blockers(report)
     rows = []
     for number, title in LESSONS:
         if number != "00" and report.os_type == "windows":
@@ -92,9 +92,23 @@ def lessons_table(report: HostReport) -> list[LessonSupport]:
             rows.append(LessonSupport(number, title, NO,
                                       "needs the lab image: run `python -m dockernet image`"))
             continue
+        if number in blockers:
+            rows.append(LessonSupport(number, title, NO, blockers[number]))
+            continue
         missing = gaps.get(number, [])
         rows.append(LessonSupport(number, title, PARTIAL if missing else FULL, "; ".join(missing)))
     return rows
+
+
+def _lesson_blockers(r: HostReport) -> dict[str, str]:
+    """Lessons that stop part-way on this host, with why: they have no explained path."""
+    blockers = {}
+    if r.macvlan is False:  # every cell after the first network needs it (rootless Docker, ...)
+        why = r.link_notes.get("macvlan")
+        blockers["08"] = ("macvlan does not work here" + (f" ({why})" if why else "")
+                          + ": the lesson's first network cannot be made and its cells stop "
+                          "there; read it, and run it on a root-ful Linux engine")
+    return blockers
 
 
 def _lesson_gaps(r: HostReport) -> dict[str, list[str]]:
@@ -119,7 +133,8 @@ def _lesson_gaps(r: HostReport) -> dict[str, list[str]]:
         "the firewall part is explained with nftables' own way")
     gap("05", bool(vm), f"the host network is {vm}'s, not your machine's")
     gap("05", r.rootless, "the host network is rootlesskit's namespace, not your machine's")
-    gap("08", r.macvlan is not True, _link_gap(r, "macvlan"))
+    gap("08", r.macvlan is None, _link_gap(r, "macvlan", "where it does not work, the lesson "
+                                           "stops at its first network"))
     gap("08", r.ipvlan is not True, _link_gap(r, "ipvlan"))
     gap("09", not r.swarm_usable, "no swarm overlays on this engine (rootless, nftables "
         "backend, or a swarm it does not manage): explained, not run")
@@ -152,11 +167,11 @@ def _lesson_gaps(r: HostReport) -> dict[str, list[str]]:
     return gaps
 
 
-def _link_gap(r: HostReport, kind: str) -> str:
+def _link_gap(r: HostReport, kind: str, then: str = "explained, not run") -> str:
     """Lesson 08's note for a link kind that is not ``True``, with the probe's reason."""
     why = r.link_notes.get(kind)
     state = "was not checked" if getattr(r, kind) is None else "does not work here"
-    return f"{kind} {state}" + (f" ({why})" if why else "") + ": explained, not run"
+    return f"{kind} {state}" + (f" ({why})" if why else "") + f": {then}"
 
 
 def lessons_frame(report: HostReport) -> pd.DataFrame:

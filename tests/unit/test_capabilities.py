@@ -337,3 +337,11 @@ def test_no_ipvs_loaded_degrades_only_lesson_09_and_says_docker_may_load_it():
 def test_the_ipvs_probe_line_reads_as_a_step():
     assert parse_exit_codes("iptables-legacy=0\nipvs=1") == {"iptables-legacy": True,
                                                               "ipvs": False}
+
+
+def test_without_macvlan_lesson_08_cannot_run_and_says_where_it_stops():
+    rows = {row.lesson: row for row in lessons_table(
+        full_host(macvlan=False, link_notes={"macvlan": "kernel module missing"}))}
+    assert rows["08"].status == NO
+    assert "kernel module missing" in rows["08"].note and "stop" in rows["08"].note
+    assert rows["14"].status == PARTIAL  # measures the other paths
