@@ -221,10 +221,11 @@ def worker_placed(lab) -> CheckResult:
     # miss its first lookup or lose an exec's output: reaching db gets three tries, while
     # not reaching web needs one (load never makes a curl succeed).
     to_db = None
-    for _ in range(3 if worker.status == "running" else 0):
-        to_db = probe.heard(probe.curl(worker, f"http://{DB}:{DB_PORT}/", timeout=3))
-        if to_db.ok:
-            break
+    if worker.status == "running":
+        for _ in range(3):
+            to_db = probe.heard(probe.curl(worker, f"http://{DB}:{DB_PORT}/", timeout=3))
+            if to_db.ok:
+                break
     to_web = probe.curl(worker, f"http://{WEB}:8000/", timeout=2) if worker.status == "running" else None
     return verdict([
         (worker.status == "running", f"{WORKER} is {worker.status}: give it a command that keeps "
